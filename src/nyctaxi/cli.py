@@ -1,0 +1,189 @@
+"""`nyctaxi …` — the same jobs as spark-submit and the DAG, by name. Failures print one clear line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from nyctaxi.config import Settings
+from nyctaxi.errors import InvalidArgument, NyctaxiError
+from nyctaxi.months import Month, parse_month_range, parse_service
+
+app = typer.Typer(
+    help="NYC TLC trips: ingest → bronze → silver → gold on Spark + Delta.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+_state = {"verbose": False}
+
+ServiceOpt = Annotated[str, typer.Option("--service", help="yellow or green")]
+MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM")]
+MonthsOpt = Annotated[str | None, typer.Option("--months", help="YYYY-MM..YYYY-MM (inclusive)")]
+
+
+def _fail(message: str) -> None:
+    if _state["verbose"]:
+        traceback.print_exc()
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def command(fn: Callable) -> Callable:
+    """Register a command whose failures print one clear line (traceback only with --verbose)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NyctaxiError as error:
+            _fail(str(error))
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:  # a bug or an environment problem: still one line
+            _fail(f"unexpected {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}")
+
+    return app.command()(wrapper)
+
+
+def _months(month: str | None, months: str | None) -> list[Month]:
+    if bool(month) == bool(months):
+        raise InvalidArgument("give exactly one of --month YYYY-MM or --months YYYY-MM..YYYY-MM")
+    return parse_month_range(months) if months else [Month.parse(month)]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", help="show tracebacks")] = False) -> None:
+    _state["verbose"] = verbose
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+
+
+@command
+def ingest(
+    service: ServiceOpt,
+    month: MonthOpt = None,
+    months: MonthsOpt = None,
+    file: Annotated[str | None, typer.Option(help="ingest this local file instead of the TLC source")] = None,
+) -> None:
+    """Download monthly trip files (and the zone lookup) into bronze, with manifests."""
+    from nyctaxi.ingest.bronze import ingest_local_file, ingest_month, ingest_zone_lookup
+
+    service, wanted = parse_service(service), _months(month, months)
+    settings = Settings()
+    if file and len(wanted) != 1:
+        raise InvalidArgument("--file takes a single --month")
+    for m in wanted:
+        result = ingest_local_file(settings, file, service, m) if file else ingest_month(settings, service, m)
+        typer.echo(f"{service} {m}: {result.action} {result.uri} ({result.size:,} bytes, sha256 {result.sha256[:12]}…)")
+    zones = ingest_zone_lookup(settings)
+    typer.echo(f"zone lookup: {zones.action} {zones.uri}")
+
+
+def _run_stage(stage: str, service: str, month: str | None, months: str | None) -> list:
+    from nyctaxi.jobs import run_job
+    from nyctaxi.spark import build_session
+
+    service, wanted = parse_service(service), _months(month, months)
+    settings = Settings()
+    spark = build_session(settings, f"nyctaxi-{stage}")
+    reports = []
+    for m in wanted:
+        report = run_job(stage, spark, settings, service, m)
+        typer.echo(f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}")
+        reports.append(report)
+    return reports
+
+
+@command
+def preprocess(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
+    """Bronze → silver `trips` + `quarantine` (contract §2–§3)."""
+    _run_stage("preprocess", service, month, months)
+
+
+@command
+def features(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
+    """Silver → gold `trip_features` + `zone_hourly` (contract §4)."""
+    _run_stage("features", service, month, months)
+
+
+@command
+def run(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
+    """The whole pipeline: ingest → preprocess → features, then a summary."""
+    from nyctaxi.quality.report import format_report
+
+    ingest(service, month, months, None)
+    pre = _run_stage("preprocess", service, month, months)
+    feat = _run_stage("features", service, month, months)
+    typer.echo("")
+    for report in [*pre, *feat]:
+        typer.echo(format_report(report.to_dict()))
+        typer.echo("")
+
+
+@command
+def report(
+    service: ServiceOpt,
+    month: MonthOpt = None,
+    months: MonthsOpt = None,
+    stage: Annotated[str | None, typer.Option(help="preprocess or features (default: both)")] = None,
+) -> None:
+    """Print the run reports of a (service, month) readably."""
+    from nyctaxi.lake import Lake, exists
+    from nyctaxi.quality.report import format_report, load_report
+
+    service, wanted = parse_service(service), _months(month, months)
+    lake = Lake.from_settings(Settings())
+    for m in wanted:
+        for name in [stage] if stage else ["preprocess", "features"]:
+            if not exists(lake.report(name, service, m)):
+                raise InvalidArgument(f"no {name} report for {service} {m} in {lake.gold}")
+            typer.echo(format_report(load_report(lake, name, service, m)))
+
+
+@command
+def synth(
+    service: ServiceOpt,
+    month: Annotated[str, typer.Option(help="YYYY-MM: decides the schema era")],
+    rows: Annotated[int, typer.Option(min=1)] = 100_000,
+    seed: int = 42,
+    defect_rate: Annotated[float, typer.Option(help="share of rows given each defect")] = 0.002,
+    out: Annotated[str | None, typer.Option(help="output file (.parquet or .csv)")] = None,
+) -> None:
+    """Write a TLC-shaped synthetic month (realistic, seeded, with defects per cleaning rule)."""
+    from nyctaxi.ingest.synthetic import SynthSpec, write_synthetic
+
+    service, m = parse_service(service), Month.parse(month)
+    path = out or f"{service}_tripdata_{m}.parquet"
+    spec = SynthSpec(service=service, month=m, rows=rows, seed=seed, defect_rate=defect_rate)
+    counts = write_synthetic(spec, path)
+    typer.echo(f"wrote {rows:,} rows to {path}; injected defects: {counts}")
+
+
+@command
+def submit(
+    job: Annotated[str, typer.Argument(help="preprocess or features")],
+    service: ServiceOpt,
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+) -> None:
+    """Run a job through spark-submit on NYCTAXI_SPARK_MASTER (any master URL)."""
+    from nyctaxi.jobs import JOB_FILES
+    from nyctaxi.spark import submit_command
+
+    if job not in JOB_FILES:
+        raise InvalidArgument(f"unknown job {job!r}: expected one of {', '.join(JOB_FILES)}")
+    command = submit_command(
+        Settings(), str(JOB_FILES[job]), ["--service", parse_service(service), "--month", str(Month.parse(month))]
+    )
+    raise typer.Exit(subprocess.call(command))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

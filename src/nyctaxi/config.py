@@ -1,0 +1,47 @@
+"""One Settings object, read from the environment (and an optional ``.env``) at each entry point.
+
+Variable names are the contract in ``interfaces.md``; library code receives plain values from here
+and never builds ``Settings()`` itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TLC_PUBLIC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _absolute_root(value: str) -> str:
+    """Layer roots that are plain folders become absolute, so spark-submit from any cwd agrees."""
+    if "://" in value:
+        return value.rstrip("/")
+    return str(Path(value).expanduser().resolve())
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the defaults of the embedded (laptop) mode."""
+
+    model_config = SettingsConfigDict(env_prefix="NYCTAXI_", env_file=".env", extra="ignore")
+
+    lake_bronze: str = "lake/bronze"
+    lake_silver: str = "lake/silver"
+    lake_gold: str = "lake/gold"
+    tlc_base_url: str = TLC_PUBLIC_BASE_URL
+    spark_master: str = "local[*]"
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = Field(default=8, ge=1)
+    jars_dir: str = str(PROJECT_ROOT / "jars" / "lib")
+    max_reject_fraction: float = Field(default=0.20, ge=0.0, le=1.0)
+    s3_endpoint: str | None = None
+    http_timeout_s: float = Field(default=60.0, gt=0)
+    http_retries: int = Field(default=5, ge=0)
+    http_backoff_s: float = Field(default=1.0, ge=0)
+
+    @field_validator("lake_bronze", "lake_silver", "lake_gold")
+    @classmethod
+    def _resolve_root(cls, value: str) -> str:
+        return _absolute_root(value)

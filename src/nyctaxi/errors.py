@@ -1,0 +1,33 @@
+"""Typed errors. The CLI prints ``str(error)`` as one line and exits non-zero; nothing is swallowed."""
+
+
+class NyctaxiError(Exception):
+    """Base class: an expected failure with a message a user can act on."""
+
+
+class InvalidArgument(NyctaxiError):
+    """A service, month or option the user gave is not valid."""
+
+
+class SourceNotPublished(NyctaxiError):
+    """The TLC answered 403/404: the file does not exist (yet)."""
+
+
+class DownloadFailed(NyctaxiError):
+    """A download could not be completed or verified (after retries)."""
+
+
+class BadSourceFile(NyctaxiError):
+    """A bronze file cannot be read as a TLC trip file (format, columns, month)."""
+
+
+class MissingInput(NyctaxiError):
+    """An input the stage needs is not in the lake (run the earlier stage first)."""
+
+
+class RejectionBudgetExceeded(NyctaxiError):
+    """Too many rows of a month were quarantined; silver was not published."""
+
+
+class ContractViolation(NyctaxiError):
+    """A frame about to be written does not match its declared schema."""

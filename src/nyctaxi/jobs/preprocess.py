@@ -1,0 +1,99 @@
+"""Job `preprocess`: bronze (service, month) → silver `trips` + `quarantine` + run report."""
+
+from __future__ import annotations
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from nyctaxi.config import Settings
+from nyctaxi.errors import BadSourceFile, RejectionBudgetExceeded
+from nyctaxi.lake import Lake, exists, manifest_uri, read_json
+from nyctaxi.months import Month
+from nyctaxi.quality.report import RunReport, save_report
+from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS
+from nyctaxi.tables import check_schema, read_trip_file, table_version, write_partition
+from nyctaxi.transform.normalise import map_columns, normalise
+from nyctaxi.transform.rules import RULE_COLUMNS, classify
+
+# A file whose pickups mostly fall outside its month is a mislabeled file, not a dirty month.
+MISLABELED_FRACTION = 0.5
+
+
+def count_outcomes(classified: DataFrame) -> dict[str, int]:
+    """rows_in, rows_quarantined and per-reason counts in one aggregation."""
+    aggregates = [F.count(F.lit(1)).alias("rows_in")]
+    aggregates.append(F.sum((F.size("reject_reasons") > 0).cast("long")).alias("rows_quarantined"))
+    aggregates += [F.sum(F.col(c).cast("long")).alias(c) for c in RULE_COLUMNS]
+    row = classified.agg(*aggregates).collect()[0].asDict()
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+def budget_error(report: RunReport, limit: float) -> RejectionBudgetExceeded:
+    top = sorted(report.reasons.items(), key=lambda kv: -kv[1])[:3]
+    share = report.rows_quarantined / report.rows_in
+    named = ", ".join(f"{code} {count:,}" for code, count in top if count)
+    return RejectionBudgetExceeded(
+        f"{report.service} {report.month}: {share:.1%} of {report.rows_in:,} rows quarantined, over the "
+        f"budget of {limit:.0%} (top reasons: {named}); silver not published, quarantine written"
+    )
+
+
+def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
+    lake = Lake.from_settings(settings)
+    report = RunReport("preprocess", service, str(month), engine=spark.sparkContext.master)
+    try:
+        _preprocess(spark, settings, lake, report, month)
+    except Exception as error:
+        report.finish(error)
+        save_report(lake, report)
+        raise
+    report.finish()
+    save_report(lake, report)
+    return report
+
+
+def _preprocess(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, month: Month) -> None:
+    service = report.service
+    source = lake.find_bronze_trip_file(service, month)
+    file_name = source.rsplit("/", 1)[-1]
+    manifest = read_json(manifest_uri(source)) if exists(manifest_uri(source)) else {}
+    report.inputs.append({"uri": source, "sha256": manifest.get("sha256")})
+
+    raw = read_trip_file(spark, source)
+    mapping = map_columns(raw.columns, service, file_name)
+    report.unexpected_columns = mapping.unexpected
+    classified = (
+        normalise(raw, service, file_name, mapping)
+        .transform(classify, month)
+        .withColumn("month", F.lit(str(month)))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
+        counts = count_outcomes(classified)
+        report.rows_in, report.rows_quarantined = counts["rows_in"], counts["rows_quarantined"]
+        report.reasons = {code: counts[f"rule_{code}"] for code in REASON_CODES}
+        outside = report.reasons["pickup_outside_month"]
+        if report.rows_in and outside / report.rows_in > MISLABELED_FRACTION:
+            raise BadSourceFile(
+                f"{file_name}: {outside:,} of {report.rows_in:,} pickups fall outside {month}; "
+                "the file does not hold that month's trips"
+            )
+        is_rejected = F.size("reject_reasons") > 0
+        quarantine_uri = lake.silver_table("quarantine")
+        quarantine = classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames())
+        write_partition(check_schema(quarantine, SILVER_QUARANTINE, "quarantine"), quarantine_uri, service, month)
+        report.outputs.append(_output(spark, "quarantine", quarantine_uri))
+        if report.rows_in and report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
+            raise budget_error(report, settings.max_reject_fraction)
+        trips_uri = lake.silver_table("trips")
+        trips = classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames())
+        write_partition(check_schema(trips, SILVER_TRIPS, "trips"), trips_uri, service, month)
+        report.rows_out = report.rows_in - report.rows_quarantined
+        report.outputs.append(_output(spark, "trips", trips_uri))
+    finally:
+        classified.unpersist()
+
+
+def _output(spark: SparkSession, table: str, uri: str) -> dict:
+    return {"table": table, "uri": uri, "version": table_version(spark, uri)}

@@ -1,0 +1,163 @@
+"""Where each layer, table, month and report lives, and atomic writes of small files.
+
+Layer roots are URIs (a folder, ``file://`` or ``s3a://bucket/prefix``). Spark gets ``s3a://``;
+the Python side (fsspec) gets ``s3://`` for the same object. Moving the lake is a settings change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import uuid
+from dataclasses import dataclass
+
+import fsspec
+
+from nyctaxi.config import Settings
+from nyctaxi.errors import MissingInput
+from nyctaxi.months import Month
+
+ZONE_LOOKUP_NAME = "taxi_zone_lookup.csv"
+TRIP_FILE_EXTENSIONS = (".parquet", ".csv.gz", ".csv")
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+def spark_uri(uri: str) -> str:
+    """The URI Spark/Hadoop reads: ``s3a://`` for object storage, ``file:`` for folders."""
+    if uri.startswith("s3://"):
+        return "s3a://" + uri[len("s3://") :]
+    if "://" not in uri:
+        return "file://" + os.path.abspath(uri)
+    return uri
+
+
+def python_uri(uri: str) -> str:
+    """The URI fsspec reads: ``s3://`` for object storage, a plain path for folders."""
+    if uri.startswith("s3a://"):
+        return "s3://" + uri[len("s3a://") :]
+    if uri.startswith("file://"):
+        return uri[len("file://") :]
+    return uri
+
+
+def join(root: str, *parts: str) -> str:
+    return posixpath.join(root, *parts)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The three layer roots and the relative layout of contract §1."""
+
+    bronze: str
+    silver: str
+    gold: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.lake_bronze, settings.lake_silver, settings.lake_gold)
+
+    # ---- bronze ----
+    def bronze_dir(self, service: str, month: Month) -> str:
+        return join(self.bronze, service, f"{month.year:04d}")
+
+    def zone_lookup(self) -> str:
+        return join(self.bronze, "reference", ZONE_LOOKUP_NAME)
+
+    def find_bronze_trip_file(self, service: str, month: Month) -> str:
+        """The one raw file of (service, month) in bronze; clear errors for none or several."""
+        folder = self.bronze_dir(service, month)
+        fs, path = fsspec.core.url_to_fs(python_uri(folder))
+        prefix = f"{service}_tripdata_{month}"
+        names = [posixpath.basename(p) for p in fs.ls(path, detail=False)] if fs.exists(path) else []
+        found = sorted(
+            n for n in names if n.startswith(prefix) and n.endswith(TRIP_FILE_EXTENSIONS)
+        )
+        if not found:
+            raise MissingInput(
+                f"no bronze file for {service} {month} in {folder}: run `nyctaxi ingest "
+                f"--service {service} --month {month}` first"
+            )
+        if len(found) > 1:
+            raise MissingInput(f"several bronze files for {service} {month} in {folder}: {found}")
+        return join(folder, found[0])
+
+    # ---- silver / gold ----
+    def silver_table(self, name: str) -> str:
+        return join(self.silver, name)
+
+    def gold_table(self, name: str) -> str:
+        return join(self.gold, name)
+
+    def report(self, stage: str, service: str, month: Month) -> str:
+        return join(self.gold, "_reports", stage, f"service={service}", f"month={month}.json")
+
+
+def manifest_uri(file_uri: str) -> str:
+    return file_uri + MANIFEST_SUFFIX
+
+
+def exists(uri: str) -> bool:
+    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    return fs.exists(path)
+
+
+def read_json(uri: str) -> dict:
+    with fsspec.open(python_uri(uri), "r") as handle:
+        return json.load(handle)
+
+
+def write_bytes_atomic(uri: str, data: bytes) -> None:
+    """Readers see the old content or the new, never a partial file.
+
+    Local: write a hidden temp file beside the target, fsync, rename (atomic on POSIX).
+    Object stores: a single PUT is atomic already.
+    """
+    target = python_uri(uri)
+    if "://" in target:
+        with fsspec.open(target, "wb") as handle:
+            handle.write(data)
+        return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def write_json_atomic(uri: str, payload: dict) -> None:
+    write_bytes_atomic(uri, (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+def publish_file(local_path: str, uri: str) -> None:
+    """Move a finished local file to ``uri`` so it appears whole or not at all.
+
+    Local: copy next to the target under a hidden name if needed, then rename (atomic).
+    Object stores: one upload (multipart above the client's threshold) that only becomes
+    visible when it completes.
+    """
+    target = python_uri(uri)
+    if "://" in target:
+        fs, path = fsspec.core.url_to_fs(target)
+        fs.put_file(local_path, path)
+        os.remove(local_path)
+        return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.dirname(os.path.abspath(local_path)) != os.path.dirname(target):
+        staged = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+        shutil.move(local_path, staged)
+        local_path = staged
+    os.replace(local_path, target)
+
+
+def remove(uri: str) -> None:
+    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    if fs.exists(path):
+        fs.rm(path)

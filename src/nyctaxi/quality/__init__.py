@@ -1,0 +1,1 @@
+"""Data quality: run reports (and, later, validation)."""

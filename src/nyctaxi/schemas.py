@@ -1,0 +1,197 @@
+"""Every table's schema, declared once (data contract §2, §4), and how TLC source columns map onto silver."""
+
+from __future__ import annotations
+
+from pyspark.sql import types as T
+
+# ---- silver `trips` (contract §2) -----------------------------------------------------------------
+# The columns that come from the source file, in contract order. trip_id hashes exactly these.
+SOURCE_VALUE_FIELDS = [
+    T.StructField("vendor_id", T.IntegerType()),
+    T.StructField("pickup_at", T.TimestampNTZType()),
+    T.StructField("dropoff_at", T.TimestampNTZType()),
+    T.StructField("passenger_count", T.IntegerType()),
+    T.StructField("trip_distance", T.DoubleType()),
+    T.StructField("ratecode_id", T.IntegerType()),
+    T.StructField("store_and_fwd", T.BooleanType()),
+    T.StructField("pu_location_id", T.IntegerType()),
+    T.StructField("do_location_id", T.IntegerType()),
+    T.StructField("payment_type", T.IntegerType()),
+    T.StructField("fare_amount", T.DoubleType()),
+    T.StructField("extra", T.DoubleType()),
+    T.StructField("mta_tax", T.DoubleType()),
+    T.StructField("tip_amount", T.DoubleType()),
+    T.StructField("tolls_amount", T.DoubleType()),
+    T.StructField("improvement_surcharge", T.DoubleType()),
+    T.StructField("total_amount", T.DoubleType()),
+    T.StructField("congestion_surcharge", T.DoubleType()),
+    T.StructField("airport_fee", T.DoubleType()),
+    T.StructField("cbd_congestion_fee", T.DoubleType()),
+    T.StructField("ehail_fee", T.DoubleType()),
+    T.StructField("trip_type", T.IntegerType()),
+]
+SOURCE_VALUE_COLUMNS = [f.name for f in SOURCE_VALUE_FIELDS]
+
+SILVER_TRIPS = T.StructType(
+    [T.StructField("trip_id", T.StringType()), T.StructField("service", T.StringType())]
+    + SOURCE_VALUE_FIELDS
+    + [
+        T.StructField("duration_min", T.DoubleType()),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("month", T.StringType()),
+    ]
+)
+SILVER_QUARANTINE = T.StructType(
+    SILVER_TRIPS.fields + [T.StructField("reject_reasons", T.ArrayType(T.StringType()))]
+)
+PARTITION_COLUMNS = ["service", "month"]
+
+# Without these a row cannot be placed in time/space or priced: a file lacking any is refused.
+REQUIRED_COLUMNS = (
+    "pickup_at",
+    "dropoff_at",
+    "pu_location_id",
+    "do_location_id",
+    "trip_distance",
+    "fare_amount",
+    "total_amount",
+)
+
+# ---- source column names (lower-cased; TLC names differ by service, case drifts by year) ----------
+_COMMON_SOURCE_NAMES: dict[str, tuple[str, ...]] = {
+    "vendor_id": ("vendorid",),
+    "passenger_count": ("passenger_count",),
+    "trip_distance": ("trip_distance",),
+    "ratecode_id": ("ratecodeid",),
+    "store_and_fwd": ("store_and_fwd_flag",),
+    "pu_location_id": ("pulocationid",),
+    "do_location_id": ("dolocationid",),
+    "payment_type": ("payment_type",),
+    "fare_amount": ("fare_amount",),
+    "extra": ("extra",),
+    "mta_tax": ("mta_tax",),
+    "tip_amount": ("tip_amount",),
+    "tolls_amount": ("tolls_amount",),
+    "improvement_surcharge": ("improvement_surcharge",),
+    "total_amount": ("total_amount",),
+    "congestion_surcharge": ("congestion_surcharge",),
+    "cbd_congestion_fee": ("cbd_congestion_fee",),
+}
+# `airport_fee` became `Airport_fee` in 2023-02: matching is case-insensitive, so one name serves.
+SOURCE_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "yellow": {
+        **_COMMON_SOURCE_NAMES,
+        "pickup_at": ("tpep_pickup_datetime",),
+        "dropoff_at": ("tpep_dropoff_datetime",),
+        "airport_fee": ("airport_fee",),
+    },
+    "green": {
+        **_COMMON_SOURCE_NAMES,
+        "pickup_at": ("lpep_pickup_datetime",),
+        "dropoff_at": ("lpep_dropoff_datetime",),
+        "ehail_fee": ("ehail_fee",),
+        "trip_type": ("trip_type",),
+    },
+}
+# Great Expectations' public taxi samples (yellow_tripdata_sample_YYYY-MM.csv) rename the TLC
+# columns to snake_case. They carry the same values, so we accept these names too — explicitly,
+# one by one, rather than by fuzzy matching that could silently map a wrong column.
+GX_SAMPLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "vendor_id": ("vendor_id",),
+    "pickup_at": ("pickup_datetime",),
+    "dropoff_at": ("dropoff_datetime",),
+    "ratecode_id": ("rate_code_id",),
+    "pu_location_id": ("pickup_location_id",),
+    "do_location_id": ("dropoff_location_id",),
+}
+
+
+def source_names(service: str) -> dict[str, tuple[str, ...]]:
+    """Accepted lower-case source names for every silver column of ``service``."""
+    names = dict(SOURCE_NAMES[service])
+    for column, aliases in GX_SAMPLE_ALIASES.items():
+        names[column] = names.get(column, ()) + aliases
+    return names
+
+
+# ---- cleaning rules (contract §3): codes in the order reject_reasons lists them -------------------
+REASON_CODES = (
+    "missing_required",
+    "pickup_outside_month",
+    "non_positive_duration",
+    "duration_out_of_range",
+    "distance_out_of_range",
+    "speed_out_of_range",
+    "amount_out_of_range",
+    "invalid_zone",
+    "passenger_count_out_of_range",
+    "duplicate",
+)
+
+# ---- zone lookup (bronze reference) ---------------------------------------------------------------
+ZONE_LOOKUP = T.StructType(
+    [
+        T.StructField("LocationID", T.IntegerType()),
+        T.StructField("Borough", T.StringType()),
+        T.StructField("Zone", T.StringType()),
+        T.StructField("service_zone", T.StringType()),
+    ]
+)
+
+# ---- gold (contract §4) ---------------------------------------------------------------------------
+_ZONE_FIELDS = [
+    T.StructField(f"{end}_{name}", dtype)
+    for end in ("pu", "do")
+    for name, dtype in (
+        ("location_id", T.IntegerType()),
+        ("borough", T.StringType()),
+        ("zone", T.StringType()),
+        ("service_zone", T.StringType()),
+    )
+]
+GOLD_TRIP_FEATURES = T.StructType(
+    [
+        T.StructField("trip_id", T.StringType()),
+        T.StructField("service", T.StringType()),
+        T.StructField("month", T.StringType()),
+        T.StructField("pickup_at", T.TimestampNTZType()),
+        T.StructField("pickup_date", T.DateType()),
+        T.StructField("pickup_hour", T.IntegerType()),
+        T.StructField("pickup_dow", T.IntegerType()),
+        T.StructField("is_weekend", T.BooleanType()),
+        T.StructField("is_rush_hour", T.BooleanType()),
+        T.StructField("is_night", T.BooleanType()),
+        T.StructField("is_holiday", T.BooleanType()),
+        *_ZONE_FIELDS,
+        T.StructField("is_airport_trip", T.BooleanType()),
+        T.StructField("same_zone", T.BooleanType()),
+        T.StructField("same_borough", T.BooleanType()),
+        T.StructField("pu_zone_known", T.BooleanType()),
+        T.StructField("do_zone_known", T.BooleanType()),
+        T.StructField("trip_distance", T.DoubleType()),
+        T.StructField("passenger_count", T.IntegerType()),
+        T.StructField("vendor_id", T.IntegerType()),
+        T.StructField("ratecode_id", T.IntegerType()),
+        T.StructField("payment_type", T.IntegerType()),
+        T.StructField("duration_min", T.DoubleType()),
+        T.StructField("avg_speed_mph", T.DoubleType()),
+        T.StructField("fare_amount", T.DoubleType()),
+        T.StructField("tip_amount", T.DoubleType()),
+        T.StructField("total_amount", T.DoubleType()),
+        T.StructField("tip_pct", T.DoubleType()),
+    ]
+)
+GOLD_ZONE_HOURLY = T.StructType(
+    [
+        T.StructField("service", T.StringType()),
+        T.StructField("month", T.StringType()),
+        T.StructField("pu_location_id", T.IntegerType()),
+        T.StructField("pickup_date", T.DateType()),
+        T.StructField("pickup_hour", T.IntegerType()),
+        T.StructField("trips", T.LongType()),
+        T.StructField("avg_duration_min", T.DoubleType()),
+        T.StructField("avg_trip_distance", T.DoubleType()),
+        T.StructField("avg_fare_amount", T.DoubleType()),
+        T.StructField("total_amount_sum", T.DoubleType()),
+    ]
+)

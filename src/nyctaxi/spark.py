@@ -1,0 +1,83 @@
+"""The only place that builds a SparkSession (and, once object storage lands, sets ``fs.s3a.*``)."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from pyspark.sql import SparkSession
+
+from nyctaxi.config import PROJECT_ROOT, Settings
+from nyctaxi.errors import NyctaxiError
+
+# Results must not depend on the machine's zone: TLC times are wall-clock NYC time stored without a
+# zone (timestamp_ntz), and every conversion Spark might still do uses UTC, which has no DST gaps.
+SESSION_TIME_ZONE = "UTC"
+
+LOG_CONFIG = PROJECT_ROOT / "conf" / "log4j2.properties"
+
+_DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def jar_paths(settings: Settings) -> list[str]:
+    """The Delta/S3 jars resolved by ``make jars``; a clear error when they are missing."""
+    jars = sorted(glob.glob(os.path.join(settings.jars_dir, "*.jar")))
+    if not any(os.path.basename(j).startswith("delta-spark") for j in jars):
+        raise NyctaxiError(
+            f"Delta Lake jars not found in {settings.jars_dir}: run `make jars` "
+            "(Maven resolves them from Maven Central)"
+        )
+    return jars
+
+
+def session_conf(settings: Settings) -> dict[str, str]:
+    """SQL and runtime settings every job uses, whatever launched it."""
+    return {
+        **_DELTA_CONF,
+        "spark.sql.session.timeZone": SESSION_TIME_ZONE,
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        # Delta writes many tiny files for small partitions otherwise.
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG}",
+        "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE}",
+    }
+
+
+def launched_by_spark_submit() -> bool:
+    """spark-submit starts the JVM first and hands PySpark its gateway port."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def build_session(settings: Settings, app_name: str) -> SparkSession:
+    """Build (or reuse) the session for ``app_name``.
+
+    Under spark-submit the master and the jar classpath come from the submit command (see
+    :func:`submit_command`); run in-process (CLI, tests) they come from settings.
+    """
+    builder = SparkSession.builder.appName(app_name)
+    if not launched_by_spark_submit():
+        builder = (
+            builder.master(settings.spark_master)
+            .config("spark.jars", ",".join(jar_paths(settings)))
+            .config("spark.driver.memory", settings.spark_driver_memory)
+        )
+    for key, value in session_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def submit_command(settings: Settings, job_file: str, args: list[str]) -> list[str]:
+    """The spark-submit command line that runs ``job_file`` on ``settings.spark_master``."""
+    spark_submit = os.path.join(os.path.dirname(__import__("pyspark").__file__), "bin", "spark-submit")
+    command = [spark_submit, "--master", settings.spark_master, "--jars", ",".join(jar_paths(settings))]
+    command += ["--driver-memory", settings.spark_driver_memory]
+    for key, value in session_conf(settings).items():
+        command += ["--conf", f"{key}={value}"]
+    return command + [job_file, *args]

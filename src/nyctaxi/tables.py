@@ -1,0 +1,91 @@
+"""Spark-side I/O: read bronze files and the zone lookup, read/write one Delta partition atomically."""
+
+from __future__ import annotations
+
+from delta.tables import DeltaTable
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+from py4j.protocol import Py4JJavaError
+
+from nyctaxi.errors import BadSourceFile, ContractViolation, MissingInput
+from nyctaxi.lake import spark_uri
+from nyctaxi.months import Month
+from nyctaxi.schemas import PARTITION_COLUMNS, ZONE_LOOKUP
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def read_trip_file(spark: SparkSession, uri: str) -> DataFrame:
+    """A raw TLC file with its own schema. CSV is read as text (never inferSchema): the
+    normaliser casts each column explicitly, so one odd value cannot change a column's type."""
+    name = uri.rsplit("/", 1)[-1]
+    try:
+        if name.endswith(".parquet"):
+            return spark.read.parquet(spark_uri(uri))
+        # .csv and .csv.gz (Hadoop picks the gzip codec from the extension)
+        return (
+            spark.read.option("header", True)
+            .option("inferSchema", False)
+            .option("mode", "PERMISSIVE")
+            .csv(spark_uri(uri))
+        )
+    except (PySparkException, Py4JJavaError) as error:
+        kind = "Parquet" if name.endswith(".parquet") else "CSV"
+        raise BadSourceFile(f"{name}: not a readable {kind} file ({_first_line(error)})") from error
+
+
+def read_zone_lookup(spark: SparkSession, uri: str) -> DataFrame:
+    """The zone lookup with its declared schema; "N/A" and "NA" stay literal strings."""
+    return (
+        spark.read.option("header", True)
+        .option("nullValue", "")
+        .schema(ZONE_LOOKUP)
+        .option("enforceSchema", False)
+        .csv(spark_uri(uri))
+    )
+
+
+def check_schema(df: DataFrame, schema: T.StructType, table: str) -> DataFrame:
+    """Refuse to write a frame whose columns/types differ from the declared contract."""
+    actual = [(f.name, f.dataType) for f in df.schema.fields]
+    expected = [(f.name, f.dataType) for f in schema.fields]
+    if actual != expected:
+        diff = sorted(set(expected) ^ set(actual), key=str)
+        raise ContractViolation(f"{table}: output schema differs from the contract: {diff}")
+    return df
+
+
+def partition_predicate(service: str, month: Month) -> str:
+    return f"service = '{service}' AND month = '{month}'"
+
+
+def write_partition(df: DataFrame, uri: str, service: str, month: Month) -> None:
+    """Replace exactly one (service, month) partition in one Delta commit (other months untouched)."""
+    (
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", partition_predicate(service, month))
+        .partitionBy(*PARTITION_COLUMNS)
+        .save(spark_uri(uri))
+    )
+
+
+def table_version(spark: SparkSession, uri: str) -> int:
+    """Latest committed version of a Delta table (clear error when the table does not exist)."""
+    if not DeltaTable.isDeltaTable(spark, spark_uri(uri)):
+        raise MissingInput(f"no Delta table at {uri}: run the earlier stage first")
+    return DeltaTable.forPath(spark, spark_uri(uri)).history(1).collect()[0]["version"]
+
+
+def read_partition(spark: SparkSession, uri: str, service: str, month: Month, version: int) -> DataFrame:
+    """One (service, month) partition as of ``version`` (recorded, so runs trace to their data)."""
+    return (
+        spark.read.format("delta")
+        .option("versionAsOf", version)
+        .load(spark_uri(uri))
+        .where(partition_predicate(service, month))
+    )

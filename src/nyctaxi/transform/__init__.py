@@ -1,0 +1,1 @@
+"""Pure DataFrame → DataFrame transforms: no reads, writes, sessions, settings, clocks or prints."""

@@ -1,0 +1,94 @@
+"""Cleaning rules of contract §3: named boolean columns, then `reject_reasons` in table order.
+
+Each rule is a `rule_<code>` column. A predicate over null inputs does not fire (coalesced to
+false), except `missing_required`, whose whole point is nulls.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from nyctaxi.months import Month
+from nyctaxi.schemas import REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
+
+# Thresholds, each with its reason:
+MIN_DURATION_MIN = 1.0  # under a minute is a meter tap or a cancelled hail, not a trip
+MAX_DURATION_MIN = 180.0  # TLC meters are not left running for hours on real trips
+MAX_DISTANCE_MI = 100.0  # the farthest regular destinations (airports, Westchester) are well below
+MAX_SPEED_MPH = 80.0  # faster than any legal NYC-area road; odometer/clock glitches produce these
+MAX_FARE = 1000.0  # fares above this are data-entry errors (max real negotiated fares are far lower)
+MIN_ZONE, MAX_ZONE = 1, 265  # taxi zones; 264/265 (Unknown/Outside NYC) are valid
+MAX_PASSENGERS = 8  # largest vehicles the TLC licenses seat 8 passengers
+
+RULE_COLUMNS = [f"rule_{code}" for code in REASON_CODES]
+TRIP_ID_NULL = "\u2400"  # a marker that cannot occur in the data, so null != "" in the hash
+TRIP_ID_SEPARATOR = "\u241f"
+
+
+def with_trip_id(df: DataFrame) -> DataFrame:
+    """trip_id: sha256 (hex, 128-bit prefix) of the service and every normalised source value.
+
+    Equal rows ⇒ equal id, independent of the file the row came from and of the source dtype
+    (1.0 and 1 normalise to the same int before hashing).
+    """
+    parts = [F.col("service")] + [
+        F.coalesce(F.col(c).cast("string"), F.lit(TRIP_ID_NULL)) for c in SOURCE_VALUE_COLUMNS
+    ]
+    return df.withColumn("trip_id", F.substring(F.sha2(F.concat_ws(TRIP_ID_SEPARATOR, *parts), 256), 1, 32))
+
+
+def with_duration(df: DataFrame) -> DataFrame:
+    """duration_min from wall-clock NTZ times: exact microseconds, no zone involved."""
+    micros = F.expr("timestampdiff(MICROSECOND, pickup_at, dropoff_at)")
+    return df.withColumn("duration_min", micros / F.lit(60_000_000.0))
+
+
+def _fires(predicate: Column) -> Column:
+    return F.coalesce(predicate, F.lit(False))
+
+
+def with_rule_flags(df: DataFrame, month: Month) -> DataFrame:
+    """Add one boolean column per rule (needs trip_id and duration_min)."""
+    start = F.lit(str(month.start)).cast("timestamp_ntz")
+    end = F.lit(str(month.end)).cast("timestamp_ntz")
+    pickup, dropoff = F.col("pickup_at"), F.col("dropoff_at")
+    duration, distance = F.col("duration_min"), F.col("trip_distance")
+    fare, total = F.col("fare_amount"), F.col("total_amount")
+    passengers = F.col("passenger_count")
+    first_copy = Window.partitionBy("trip_id").orderBy("trip_id")
+
+    def zone_invalid(name: str) -> Column:
+        return ~F.col(name).between(MIN_ZONE, MAX_ZONE)
+
+    predicates = {
+        "missing_required": F.greatest(*[F.col(c).isNull() for c in REQUIRED_COLUMNS]),
+        "pickup_outside_month": (pickup < start) | (pickup >= end),
+        "non_positive_duration": dropoff <= pickup,
+        "duration_out_of_range": (duration < MIN_DURATION_MIN) | (duration > MAX_DURATION_MIN),
+        "distance_out_of_range": (distance <= 0) | (distance > MAX_DISTANCE_MI),
+        "speed_out_of_range": (duration > 0)
+        & (distance > 0)
+        & (distance / (duration / 60.0) > MAX_SPEED_MPH),
+        "amount_out_of_range": (fare < 0) | (total < 0) | (fare > MAX_FARE),
+        "invalid_zone": zone_invalid("pu_location_id") | zone_invalid("do_location_id"),
+        "passenger_count_out_of_range": (passengers < 0) | (passengers > MAX_PASSENGERS),
+        "duplicate": F.row_number().over(first_copy) > 1,
+    }
+    return df.withColumns({f"rule_{code}": _fires(predicates[code]) for code in REASON_CODES})
+
+
+def with_reject_reasons(df: DataFrame) -> DataFrame:
+    """`reject_reasons`: codes of every rule that fired, in contract order (empty = clean)."""
+    fired = F.array(*[F.when(F.col(f"rule_{code}"), F.lit(code)) for code in REASON_CODES])
+    return df.withColumn("reject_reasons", F.filter(fired, lambda code: code.isNotNull()))
+
+
+def classify(df: DataFrame, month: Month) -> DataFrame:
+    """Normalised rows → rows with trip_id, duration_min, rule flags and reject_reasons."""
+    return (
+        df.transform(with_trip_id)
+        .transform(with_duration)
+        .transform(with_rule_flags, month)
+        .transform(with_reject_reasons)
+    )

@@ -1,0 +1,55 @@
+# nyctaxi — every target sets itself up (virtualenv, pinned packages, Maven jars) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICE ?= green
+MONTH ?= 2025-01
+SHARED_TLC := $(abspath ../shared/data/tlc)
+# Offline here: when the shared real-data folder exists, it is the TLC mirror (unless already set).
+ifneq ($(wildcard $(SHARED_TLC)/taxi_zone_lookup.csv),)
+export NYCTAXI_TLC_BASE_URL ?= $(SHARED_TLC)
+endif
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+export SPARK_LOCAL_IP ?= 127.0.0.1
+
+.PHONY: help setup venv jars run test lint format clean
+help:
+	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
+	@echo "make test   # lint + the whole test suite"
+
+setup: venv jars
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found"; exit 1; }
+	@command -v java >/dev/null || { echo "error: java (JDK 17+) not found; Spark needs it"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+jars: jars/lib/.resolved
+jars/lib/.resolved: jars/pom.xml
+	@command -v mvn >/dev/null || { echo "error: mvn not found; install Maven to resolve the Delta/S3 jars"; exit 1; }
+	rm -rf jars/lib
+	mvn --batch-mode --quiet -f jars/pom.xml dependency:copy-dependencies \
+	    -DoutputDirectory=lib -DexcludeTransitive=true
+	touch $@
+
+run: setup
+	$(BIN)/nyctaxi run --service $(SERVICE) --month $(MONTH)
+
+lint: venv
+	$(BIN)/ruff check src tests spark_jobs
+	$(BIN)/ruff format --check src tests spark_jobs
+
+format: venv
+	$(BIN)/ruff check --fix src tests spark_jobs
+	$(BIN)/ruff format src tests spark_jobs
+
+test: setup lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf lake .pytest_cache .ruff_cache spark-warehouse

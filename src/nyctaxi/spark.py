@@ -43,6 +43,9 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
+        # Delta rebuilds table state from its log with this many tasks (default 50): one (service,
+        # month) commit touches a handful of files, so 50 tiny tasks cost more than the work.
+        "spark.databricks.delta.snapshotPartitions": str(settings.spark_shuffle_partitions),
         "spark.driver.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG}",
         "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE}",
     }

@@ -174,14 +174,14 @@ def submit(
 ) -> None:
     """Run a job through spark-submit on NYCTAXI_SPARK_MASTER (any master URL)."""
     from nyctaxi.jobs import JOB_FILES
-    from nyctaxi.spark import submit_command
+    from nyctaxi.spark import submit_command, submit_env
 
     if job not in JOB_FILES:
         raise InvalidArgument(f"unknown job {job!r}: expected one of {', '.join(JOB_FILES)}")
     command = submit_command(
         Settings(), str(JOB_FILES[job]), ["--service", parse_service(service), "--month", str(Month.parse(month))]
     )
-    raise typer.Exit(subprocess.call(command))
+    raise typer.Exit(subprocess.call(command, env=submit_env()))
 
 
 def main() -> None:

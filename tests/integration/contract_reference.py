@@ -114,3 +114,11 @@ def silver_value_profile(path: Path, month: str) -> dict[str, tuple[int, float]]
     clean = " AND ".join(f"NOT {r}" for r in REASONS)
     row = con.execute(f"SELECT {parts} FROM ({_classified(con, path, month)}) WHERE {clean}").fetchone()
     return {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(NUMERIC)}
+
+
+def silver_hour_histogram(path: Path, month: str) -> dict[int, int]:
+    """Trips per wall-clock pickup hour over the rows no rule rejects."""
+    con = duckdb.connect()
+    clean = " AND ".join(f"NOT {r}" for r in REASONS)
+    sql = f"SELECT hour(pickup_at), count(*) FROM ({_classified(con, path, month)}) WHERE {clean} GROUP BY 1"
+    return dict(con.execute(sql).fetchall())

@@ -1,0 +1,93 @@
+"""One (service, month) per commit: reruns are identical, other months are untouched, the
+rejection budget stops silver from being published."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+from chispa import assert_df_equality
+
+from nyctaxi.errors import RejectionBudgetExceeded
+from nyctaxi.ingest.bronze import ingest_local_file
+from nyctaxi.jobs import features, preprocess
+from nyctaxi.lake import Lake, read_json
+from nyctaxi.months import Month
+from nyctaxi.tables import read_partition, table_version
+from tests.conftest import make_settings, shared_file
+
+JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
+
+
+def partition(spark, settings, table, month, version=None):
+    uri = Lake.from_settings(settings).silver_table(table)
+    return read_partition(spark, uri, "green", month, table_version(spark, uri) if version is None else version)
+
+
+def partition_files(settings, month) -> set[str]:
+    folder = os.path.join(settings.lake_silver, "trips", "service=green", f"month={month}")
+    return {os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.parquet"))}
+
+
+def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_path):
+    settings = make_settings(tmp_path)
+    for month in (JAN, FEB):
+        ingest_local_file(settings, str(shared_file(f"green_tripdata_{month}.parquet")), "green", month)
+        preprocess.run(spark, settings, "green", month)
+    trips_uri = Lake.from_settings(settings).silver_table("trips")
+    first_version = table_version(spark, trips_uri)
+    jan_before = partition(spark, settings, "trips", JAN).cache()
+    feb_before = partition(spark, settings, "trips", FEB).cache()
+    feb_files = partition_files(settings, FEB)
+    assert jan_before.count() == 44_758 and feb_before.count() > 40_000
+
+    preprocess.run(spark, settings, "green", JAN)
+
+    assert table_version(spark, trips_uri) == first_version + 1, "one commit per rerun"
+    jan_after = partition(spark, settings, "trips", JAN)
+    ids_before = {r.trip_id for r in jan_before.select("trip_id").collect()}
+    ids_after = {r.trip_id for r in jan_after.select("trip_id").collect()}
+    assert ids_before == ids_after and len(ids_after) == 44_758
+    assert_df_equality(jan_after, jan_before, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(partition(spark, settings, "trips", FEB), feb_before, ignore_row_order=True, ignore_nullable=True)
+    assert partition_files(settings, FEB) == feb_files, "February's data files were not rewritten"
+    # time travel: the previous version of January is still there and equal
+    assert_df_equality(
+        partition(spark, settings, "trips", JAN, version=first_version), jan_before, ignore_row_order=True
+    )
+
+
+def test_rejection_budget_writes_quarantine_but_not_silver(spark, tmp_path):
+    settings = make_settings(tmp_path, max_reject_fraction=0.05)  # green 2025-01 rejects 7.4 %
+    ingest_local_file(settings, str(shared_file("green_tripdata_2025-01.parquet")), "green", JAN)
+    with pytest.raises(RejectionBudgetExceeded) as error:
+        preprocess.run(spark, settings, "green", JAN)
+    message = str(error.value)
+    assert "green 2025-01: 7.4% of 48,326 rows quarantined, over the budget of 5%" in message
+    assert "top reasons: distance_out_of_range 2,693, duration_out_of_range 1,756, amount_out_of_range 153" in message
+    lake = Lake.from_settings(settings)
+    assert partition(spark, settings, "quarantine", JAN).count() == 3_568
+    assert not os.path.exists(lake.silver_table("trips"))
+    report = read_json(lake.report("preprocess", "green", JAN))
+    assert report["status"] == "failed" and report["rows_quarantined"] == 3_568 and report["rows_out"] is None
+
+
+def test_features_of_a_month(spark, tmp_path, zone_lookup):
+    settings = make_settings(tmp_path)
+    ingest_local_file(settings, str(shared_file("green_tripdata_2025-01.parquet")), "green", JAN)
+    silver = preprocess.run(spark, settings, "green", JAN)
+    report = features.run(spark, settings, "green", JAN)
+    lake = Lake.from_settings(settings)
+    gold_uri = lake.gold_table("trip_features")
+    gold = read_partition(spark, gold_uri, "green", JAN, table_version(spark, gold_uri))
+    assert report.rows_out == silver.rows_out == gold.count()
+    assert gold.select("trip_id").distinct().count() == silver.rows_out
+    assert gold.where("pu_borough IS NULL OR do_borough IS NULL").count() == 0, "every silver zone is in the lookup"
+    hourly_uri = lake.gold_table("zone_hourly")
+    hourly = read_partition(spark, hourly_uri, "green", JAN, table_version(spark, hourly_uri))
+    assert hourly.agg({"trips": "sum"}).collect()[0][0] == silver.rows_out
+    # New Year's Day and MLK Day (Jan 20) are holidays; Jan 2 is not.
+    holidays = {r.pickup_date.isoformat() for r in gold.where("is_holiday").select("pickup_date").distinct().collect()}
+    assert holidays == {"2025-01-01", "2025-01-20"}
+    assert report.inputs[0]["version"] == table_version(spark, lake.silver_table("trips"))

@@ -1,0 +1,62 @@
+"""The spark_jobs/ files through real spark-submit, under two machine time zones: the gold
+hour-of-day histogram is the same and equals the wall-clock hours of the source file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nyctaxi.ingest.bronze import ingest_local_file
+from nyctaxi.lake import Lake, read_json
+from nyctaxi.months import Month
+from nyctaxi.tables import read_partition, table_version
+from tests.conftest import make_settings, shared_file
+from tests.integration.contract_reference import silver_hour_histogram
+
+NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
+MONTH = Month.parse("2025-01")
+
+
+def settings_env(settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NYCTAXI_")}
+    env.update(
+        NYCTAXI_LAKE_BRONZE=settings.lake_bronze,
+        NYCTAXI_LAKE_SILVER=settings.lake_silver,
+        NYCTAXI_LAKE_GOLD=settings.lake_gold,
+        NYCTAXI_SPARK_MASTER="local[2]",
+        NYCTAXI_SPARK_SHUFFLE_PARTITIONS="4",
+    )
+    return env
+
+
+@pytest.mark.slow
+def test_same_hours_under_utc_and_new_york(spark, tmp_path):
+    source = shared_file("green_tripdata_2025-01.parquet")
+    histograms = {}
+    for zone in ("UTC", "America/New_York"):
+        settings = make_settings(tmp_path / zone.replace("/", "_"))
+        ingest_local_file(settings, str(source), "green", MONTH)
+        Lake.from_settings(settings)
+        os.makedirs(os.path.dirname(Lake.from_settings(settings).zone_lookup()), exist_ok=True)
+        Path(Lake.from_settings(settings).zone_lookup()).write_bytes(shared_file("taxi_zone_lookup.csv").read_bytes())
+        env = {**settings_env(settings), "TZ": zone}
+        for job in ("preprocess", "features"):
+            done = subprocess.run(
+                [NYCTAXI, "submit", job, "--service", "green", "--month", str(MONTH)],
+                env=env, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr[-3000:]
+            assert f"{job} green 2025-01: succeeded" in done.stdout
+        report = read_json(Lake.from_settings(settings).report("features", "green", MONTH))
+        assert report["engine"] == "local[2]"
+        uri = Lake.from_settings(settings).gold_table("trip_features")
+        gold = read_partition(spark, uri, "green", MONTH, table_version(spark, uri))
+        histograms[zone] = {r["pickup_hour"]: r["count"] for r in gold.groupBy("pickup_hour").count().collect()}
+
+    assert histograms["UTC"] == histograms["America/New_York"]
+    assert histograms["UTC"] == silver_hour_histogram(source, str(MONTH))
+    assert sum(histograms["UTC"].values()) == 44_758

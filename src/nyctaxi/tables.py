@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fsspec
 from delta.tables import DeltaTable
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
@@ -9,20 +10,43 @@ from pyspark.sql import types as T
 from py4j.protocol import Py4JJavaError
 
 from nyctaxi.errors import BadSourceFile, ContractViolation, MissingInput
-from nyctaxi.lake import spark_uri
+from nyctaxi.lake import python_uri, spark_uri
 from nyctaxi.months import Month
 from nyctaxi.schemas import PARTITION_COLUMNS, ZONE_LOOKUP
 
 
 def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:300] if text else type(error).__name__
+    """The useful line of a Spark/JVM error (py4j puts "An error occurred while calling…" first)."""
+    if isinstance(error, Py4JJavaError):
+        text = str(error.java_exception.getMessage() or "")
+    else:
+        text = str(error)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(error).__name__
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def check_parquet_magic(uri: str) -> None:
+    """Refuse a file that is not Parquet before Spark does (with a JVM stack trace in its log)."""
+    name = uri.rsplit("/", 1)[-1]
+    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    size = fs.size(path)
+    with fs.open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(size - 4, 0))
+        tail = handle.read(4)
+    if size < 12 or head != PARQUET_MAGIC or tail != PARQUET_MAGIC:
+        raise BadSourceFile(f"{name}: not a Parquet file ({size:,} bytes, no PAR1 header/footer)")
 
 
 def read_trip_file(spark: SparkSession, uri: str) -> DataFrame:
     """A raw TLC file with its own schema. CSV is read as text (never inferSchema): the
     normaliser casts each column explicitly, so one odd value cannot change a column's type."""
     name = uri.rsplit("/", 1)[-1]
+    if name.endswith(".parquet"):
+        check_parquet_magic(uri)
     try:
         if name.endswith(".parquet"):
             return spark.read.parquet(spark_uri(uri))

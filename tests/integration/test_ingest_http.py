@@ -123,7 +123,7 @@ def test_truncated_body_is_retried_and_never_reaches_bronze(tlc, http_settings, 
 
 def test_corrupt_parquet_is_refused(tlc, http_settings):
     tlc.faults[TRIP_PATH] = ["corrupt"]
-    with pytest.raises(BadSourceFile, match="green_tripdata_2025-01.parquet: downloaded bytes are not a valid"):
+    with pytest.raises(BadSourceFile, match="green_tripdata_2025-01.parquet: not a valid Parquet file .*nothing written to bronze"):
         ingest_month(http_settings, "green", MONTH)
     assert bronze_names(http_settings) == []
 

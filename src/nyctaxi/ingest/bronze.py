@@ -51,7 +51,8 @@ def verify_file(path: str, name: str) -> None:
             with open(path, "rb") as handle:
                 handle.readline().decode("utf-8-sig")
     except Exception as error:
-        raise BadSourceFile(f"{name}: downloaded bytes are not a valid file of that type ({error})") from error
+        kind = "Parquet" if name.endswith(".parquet") else "gzip" if name.endswith(".gz") else "text"
+        raise BadSourceFile(f"{name}: not a valid {kind} file ({error}); nothing written to bronze") from error
 
 
 def _land(settings: Settings, source: SourceFile, target: str) -> IngestResult:

@@ -1,0 +1,97 @@
+"""kill -9 of the preprocessing job while it writes silver: the previous partition stays readable
+and intact (or, if the commit landed, the new one is complete), never a mix; a rerun recovers."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nyctaxi.ingest.bronze import ingest_local_file
+from nyctaxi.ingest.synthetic import SynthSpec, write_synthetic
+from nyctaxi.jobs import preprocess
+from nyctaxi.lake import Lake
+from nyctaxi.months import Month
+from nyctaxi.tables import read_partition, table_version
+from tests.conftest import make_settings
+from tests.integration.test_spark_submit_tz import settings_env
+
+NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
+MONTH = Month.parse("2024-03")
+ROWS = 200_000
+
+
+def fingerprint(spark, uri: str) -> tuple[int, int, int]:
+    """(version, rows, order-independent hash of trip ids) of the partition."""
+    version = table_version(spark, uri)
+    frame = read_partition(spark, uri, "yellow", MONTH, version)
+    row = frame.selectExpr("count(*) AS n", "sum(hash(trip_id)) AS h").collect()[0]
+    return version, row["n"], row["h"]
+
+
+def data_files(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("*.parquet")} if folder.is_dir() else set()
+
+
+def kill_during_write(command, env, watch: Path, delay_s: float | None) -> str:
+    """Start the job; kill -9 once a new silver data file appears (or after ``delay_s``)."""
+    before = data_files(watch)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    try:
+        while process.poll() is None:
+            if delay_s is None and data_files(watch) - before:
+                break
+            if delay_s is not None and time.monotonic() - started >= delay_s:
+                break
+            if time.monotonic() - started > 240:
+                pytest.fail("the job never reached its silver write")
+            time.sleep(0.02)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return "killed"
+    return "finished"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", ["at first new data file", "at a random moment"])
+def test_kill_9_mid_write(spark, tmp_path, trial):
+    settings = make_settings(tmp_path)
+    lake = Lake.from_settings(settings)
+    old_file, new_file = tmp_path / "a" / f"yellow_tripdata_{MONTH}.parquet", tmp_path / "b" / f"yellow_tripdata_{MONTH}.parquet"
+    for seed, path in ((1, old_file), (2, new_file)):
+        path.parent.mkdir()
+        write_synthetic(SynthSpec("yellow", MONTH, ROWS, seed=seed), str(path))
+
+    ingest_local_file(settings, str(old_file), "yellow", MONTH)
+    old_report = preprocess.run(spark, settings, "yellow", MONTH)
+    trips = lake.silver_table("trips")
+    old = fingerprint(spark, trips)
+
+    ingest_local_file(settings, str(new_file), "yellow", MONTH)  # upstream changed: new content
+    watch = Path(trips) / "service=yellow" / f"month={MONTH}"
+    delay = None if trial.startswith("at") else random.Random(trial).uniform(8.0, 30.0)
+    outcome = kill_during_write(
+        [NYCTAXI, "preprocess", "--service", "yellow", "--month", str(MONTH)], settings_env(settings), watch, delay
+    )
+
+    after_kill = fingerprint(spark, trips)
+    if after_kill[0] == old[0]:
+        assert after_kill == old, "same version must mean the same partition"
+    else:  # the commit landed before the kill: the whole new partition, nothing of the old
+        assert after_kill[0] == old[0] + 1 and after_kill[2] != old[2]
+
+    new_report = preprocess.run(spark, settings, "yellow", MONTH)
+    rerun = fingerprint(spark, trips)
+    assert rerun[1] == new_report.rows_out and new_report.rows_in == ROWS
+    assert rerun[2] != old[2] and old_report.rows_in == ROWS
+    if trial.startswith("at"):
+        assert outcome == "killed", "the first trial must interrupt the write itself"

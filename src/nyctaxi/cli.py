@@ -48,7 +48,9 @@ def command(fn: Callable) -> Callable:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:  # a bug or an environment problem: still one line
-            _fail(f"unexpected {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}")
+            _fail(
+                f"unexpected {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+            )
 
     return app.command()(wrapper)
 
@@ -81,7 +83,9 @@ def ingest(
         raise InvalidArgument("--file takes a single --month")
     for m in wanted:
         result = ingest_local_file(settings, file, service, m) if file else ingest_month(settings, service, m)
-        typer.echo(f"{service} {m}: {result.action} {result.uri} ({result.size:,} bytes, sha256 {result.sha256[:12]}…)")
+        typer.echo(
+            f"{service} {m}: {result.action} {result.uri} ({result.size:,} bytes, sha256 {result.sha256[:12]}…)"
+        )
     zones = ingest_zone_lookup(settings)
     typer.echo(f"zone lookup: {zones.action} {zones.uri}")
 
@@ -96,7 +100,9 @@ def _run_stage(stage: str, service: str, month: str | None, months: str | None) 
     reports = []
     for m in wanted:
         report = run_job(stage, spark, settings, service, m)
-        typer.echo(f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}")
+        typer.echo(
+            f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}"
+        )
         reports.append(report)
     return reports
 
@@ -179,7 +185,9 @@ def submit(
     if job not in JOB_FILES:
         raise InvalidArgument(f"unknown job {job!r}: expected one of {', '.join(JOB_FILES)}")
     command = submit_command(
-        Settings(), str(JOB_FILES[job]), ["--service", parse_service(service), "--month", str(Month.parse(month))]
+        Settings(),
+        str(JOB_FILES[job]),
+        ["--service", parse_service(service), "--month", str(Month.parse(month))],
     )
     raise typer.Exit(subprocess.call(command, env=submit_env()))
 

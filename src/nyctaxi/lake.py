@@ -71,9 +71,7 @@ class Lake:
         fs, path = fsspec.core.url_to_fs(python_uri(folder))
         prefix = f"{service}_tripdata_{month}"
         names = [posixpath.basename(p) for p in fs.ls(path, detail=False)] if fs.exists(path) else []
-        found = sorted(
-            n for n in names if n.startswith(prefix) and n.endswith(TRIP_FILE_EXTENSIONS)
-        )
+        found = sorted(n for n in names if n.startswith(prefix) and n.endswith(TRIP_FILE_EXTENSIONS))
         if not found:
             raise MissingInput(
                 f"no bronze file for {service} {month} in {folder}: run `nyctaxi ingest "

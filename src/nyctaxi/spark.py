@@ -55,6 +55,7 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
+        "spark.sql.debug.maxToStringFields": "200",  # silver has ~30 columns; avoid truncation warnings
         # Delta rebuilds table state from its log with this many tasks (default 50): one (service,
         # month) commit touches a handful of files, so 50 tiny tasks cost more than the work.
         "spark.databricks.delta.snapshotPartitions": str(settings.spark_shuffle_partitions),
@@ -76,7 +77,9 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
     """
     builder = SparkSession.builder.appName(app_name)
     if not launched_by_spark_submit():
-        builder = builder.master(settings.spark_master).config("spark.driver.memory", settings.spark_driver_memory)
+        builder = builder.master(settings.spark_master).config(
+            "spark.driver.memory", settings.spark_driver_memory
+        )
         for key, value in classpath_conf(settings).items():
             builder = builder.config(key, value)
     for key, value in session_conf(settings).items():
@@ -89,7 +92,13 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
 def submit_command(settings: Settings, job_file: str, args: list[str]) -> list[str]:
     """The spark-submit command line that runs ``job_file`` on ``settings.spark_master``."""
     spark_submit = os.path.join(os.path.dirname(__import__("pyspark").__file__), "bin", "spark-submit")
-    command = [spark_submit, "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory]
+    command = [
+        spark_submit,
+        "--master",
+        settings.spark_master,
+        "--driver-memory",
+        settings.spark_driver_memory,
+    ]
     for key, value in {**classpath_conf(settings), **session_conf(settings)}.items():
         command += ["--conf", f"{key}={value}"]
     return command + [job_file, *args]

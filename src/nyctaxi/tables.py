@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import fsspec
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
-from py4j.protocol import Py4JJavaError
 
 from nyctaxi.errors import BadSourceFile, ContractViolation, MissingInput
 from nyctaxi.lake import python_uri, spark_uri
@@ -17,10 +17,8 @@ from nyctaxi.schemas import PARTITION_COLUMNS, ZONE_LOOKUP
 
 def _first_line(error: Exception) -> str:
     """The useful line of a Spark/JVM error (py4j puts "An error occurred while calling…" first)."""
-    if isinstance(error, Py4JJavaError):
-        text = str(error.java_exception.getMessage() or "")
-    else:
-        text = str(error)
+    is_java = isinstance(error, Py4JJavaError)
+    text = str(error.java_exception.getMessage() or "") if is_java else str(error)
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[0][:300] if lines else type(error).__name__
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import duckdb
 
-REQUIRED = ["pickup_at", "dropoff_at", "pu_location_id", "do_location_id", "trip_distance", "fare_amount", "total_amount"]
+REQUIRED = [
+    "pickup_at",
+    "dropoff_at",
+    "pu_location_id",
+    "do_location_id",
+    "trip_distance",
+    "fare_amount",
+    "total_amount",
+]
 # silver column → accepted source names (lower case), per contract §2 plus the GX sample renames.
 COLUMNS = {
     "vendor_id": ["vendorid", "vendor_id"],
@@ -33,7 +41,15 @@ COLUMNS = {
     "ehail_fee": ["ehail_fee"],
     "trip_type": ["trip_type"],
 }  # fmt: skip
-INTS = {"vendor_id", "passenger_count", "ratecode_id", "pu_location_id", "do_location_id", "payment_type", "trip_type"}
+INTS = {
+    "vendor_id",
+    "passenger_count",
+    "ratecode_id",
+    "pu_location_id",
+    "do_location_id",
+    "payment_type",
+    "trip_type",
+}
 
 
 def _expr(column: str, source: str | None) -> str:
@@ -43,7 +59,9 @@ def _expr(column: str, source: str | None) -> str:
     if column in ("pickup_at", "dropoff_at"):
         return f"TRY_CAST({ref} AS TIMESTAMP) AS {column}"
     if column == "store_and_fwd":
-        return f"CASE upper(trim(CAST({ref} AS VARCHAR))) WHEN 'Y' THEN true WHEN 'N' THEN false END AS {column}"
+        return (
+            f"CASE upper(trim(CAST({ref} AS VARCHAR))) WHEN 'Y' THEN true WHEN 'N' THEN false END AS {column}"
+        )
     if column == "ratecode_id":
         v = f"CAST(TRY_CAST({ref} AS DOUBLE) AS INTEGER)"
         return f"CASE WHEN {v} IS NULL OR {v} IN (1,2,3,4,5,6,99) THEN {v} ELSE 99 END AS {column}"
@@ -64,7 +82,9 @@ def _classified(con: duckdb.DuckDBPyConnection, path: Path, month: str) -> str:
     if path.suffix == ".parquet":
         source = f"read_parquet('{path}')"
     else:  # mixed CRLF/LF endings occur in the samples: non-strict mode
-        source = f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', strict_mode=false)"
+        source = (
+            f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', strict_mode=false)"
+        )
     names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     lower = {n.lower(): n for n in names}
     select = ", ".join(
@@ -97,7 +117,9 @@ def contract_counts(path: Path, month: str) -> dict[str, int]:
     con = duckdb.connect()
     sums = ", ".join(f"sum({r}::INT)" for r in REASONS)
     any_fired = " OR ".join(REASONS)
-    row = con.execute(f"SELECT count(*), sum(({any_fired})::INT), {sums} FROM ({_classified(con, path, month)})").fetchone()
+    row = con.execute(
+        f"SELECT count(*), sum(({any_fired})::INT), {sums} FROM ({_classified(con, path, month)})"
+    ).fetchone()
     counts = {"rows": row[0], "quarantined": row[1] or 0}
     counts.update({r: v or 0 for r, v in zip(REASONS, row[2:], strict=True)})
     counts["silver"] = counts["rows"] - counts["quarantined"]

@@ -17,7 +17,9 @@ NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 
 def nyctaxi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**settings_env(make_settings(tmp_path)), "NYCTAXI_TLC_BASE_URL": str(SHARED_TLC)}
-    return subprocess.run([NYCTAXI, *args], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return subprocess.run(
+        [NYCTAXI, *args], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
 
 
 def single_error(done: subprocess.CompletedProcess) -> str:
@@ -60,13 +62,21 @@ def test_non_parquet_bytes_are_refused(tmp_path):
     bronze.mkdir(parents=True, exist_ok=True)
     shutil.copy(fake, bronze)
     done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-01")
-    assert single_error(done) == "error: green_tripdata_2025-01.parquet: not a Parquet file (43 bytes, no PAR1 header/footer)"
+    assert (
+        single_error(done)
+        == "error: green_tripdata_2025-01.parquet: not a Parquet file (43 bytes, no PAR1 header/footer)"
+    )
 
 
 @pytest.mark.slow
 def test_missing_columns_and_mislabeled_month(tmp_path):
     five = shared_file("green_tripdata_2022-01_5cols.parquet")
-    assert nyctaxi(tmp_path, "ingest", "--service", "green", "--month", "2022-01", "--file", str(five)).returncode == 0
+    assert (
+        nyctaxi(
+            tmp_path, "ingest", "--service", "green", "--month", "2022-01", "--file", str(five)
+        ).returncode
+        == 0
+    )
     done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2022-01")
     assert single_error(done).startswith(
         "error: green_tripdata_2022-01_5cols.parquet: required green columns missing: fare_amount, total_amount"
@@ -74,7 +84,12 @@ def test_missing_columns_and_mislabeled_month(tmp_path):
     # January's trips published under February's name
     mislabeled = tmp_path / "green_tripdata_2025-02.parquet"
     shutil.copy(shared_file("green_tripdata_2025-01.parquet"), mislabeled)
-    assert nyctaxi(tmp_path, "ingest", "--service", "green", "--month", "2025-02", "--file", str(mislabeled)).returncode == 0
+    assert (
+        nyctaxi(
+            tmp_path, "ingest", "--service", "green", "--month", "2025-02", "--file", str(mislabeled)
+        ).returncode
+        == 0
+    )
     done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-02")
     assert single_error(done) == (
         "error: green_tripdata_2025-02.parquet: 48,289 of 48,326 pickups fall outside 2025-02; "

@@ -44,20 +44,16 @@ def kill_during_write(command, env, watch: Path, delay_s: float | None) -> str:
     before = data_files(watch)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = time.monotonic()
-    try:
-        while process.poll() is None:
-            if delay_s is None and data_files(watch) - before:
-                break
-            if delay_s is not None and time.monotonic() - started >= delay_s:
-                break
-            if time.monotonic() - started > 240:
-                pytest.fail("the job never reached its silver write")
-            time.sleep(0.02)
-    finally:
-        if process.poll() is None:
+    while process.poll() is None:
+        elapsed = time.monotonic() - started
+        if (delay_s is None and data_files(watch) - before) or (delay_s is not None and elapsed >= delay_s):
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             return "killed"
+        if elapsed > 240:
+            process.kill()
+            pytest.fail("the job never reached its silver write")
+        time.sleep(0.02)
     return "finished"
 
 
@@ -66,7 +62,10 @@ def kill_during_write(command, env, watch: Path, delay_s: float | None) -> str:
 def test_kill_9_mid_write(spark, tmp_path, trial):
     settings = make_settings(tmp_path)
     lake = Lake.from_settings(settings)
-    old_file, new_file = tmp_path / "a" / f"yellow_tripdata_{MONTH}.parquet", tmp_path / "b" / f"yellow_tripdata_{MONTH}.parquet"
+    old_file, new_file = (
+        tmp_path / "a" / f"yellow_tripdata_{MONTH}.parquet",
+        tmp_path / "b" / f"yellow_tripdata_{MONTH}.parquet",
+    )
     for seed, path in ((1, old_file), (2, new_file)):
         path.parent.mkdir()
         write_synthetic(SynthSpec("yellow", MONTH, ROWS, seed=seed), str(path))
@@ -80,7 +79,10 @@ def test_kill_9_mid_write(spark, tmp_path, trial):
     watch = Path(trips) / "service=yellow" / f"month={MONTH}"
     delay = None if trial.startswith("at") else random.Random(trial).uniform(8.0, 30.0)
     outcome = kill_during_write(
-        [NYCTAXI, "preprocess", "--service", "yellow", "--month", str(MONTH)], settings_env(settings), watch, delay
+        [NYCTAXI, "preprocess", "--service", "yellow", "--month", str(MONTH)],
+        settings_env(settings),
+        watch,
+        delay,
     )
 
     after_kill = fingerprint(spark, trips)

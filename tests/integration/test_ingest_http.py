@@ -99,7 +99,10 @@ def test_retries_5xx_then_lands_byte_exact_with_manifest(tlc, http_settings):
     assert manifest["size"] == len(tlc.files[TRIP_PATH])
     assert manifest["source_url"] == tlc.url + TRIP_PATH
     assert manifest["etag"] and manifest["fetched_at"]
-    assert bronze_names(http_settings) == ["green_tripdata_2025-01.parquet", "green_tripdata_2025-01.parquet.manifest.json"]
+    assert bronze_names(http_settings) == [
+        "green_tripdata_2025-01.parquet",
+        "green_tripdata_2025-01.parquet.manifest.json",
+    ]
 
 
 def test_gives_up_after_the_retry_budget_and_leaves_bronze_empty(tlc, http_settings):
@@ -123,13 +126,18 @@ def test_truncated_body_is_retried_and_never_reaches_bronze(tlc, http_settings, 
 
 def test_corrupt_parquet_is_refused(tlc, http_settings):
     tlc.faults[TRIP_PATH] = ["corrupt"]
-    with pytest.raises(BadSourceFile, match="green_tripdata_2025-01.parquet: not a valid Parquet file .*nothing written to bronze"):
+    with pytest.raises(
+        BadSourceFile,
+        match="green_tripdata_2025-01.parquet: not a valid Parquet file .*nothing written to bronze",
+    ):
         ingest_month(http_settings, "green", MONTH)
     assert bronze_names(http_settings) == []
 
 
 def test_404_means_not_published_and_fails_fast(tlc, http_settings):
-    with pytest.raises(SourceNotPublished, match=r"green_tripdata_2025-03.parquet is not published \(yet\).*HTTP 404"):
+    with pytest.raises(
+        SourceNotPublished, match=r"green_tripdata_2025-03.parquet is not published \(yet\).*HTTP 404"
+    ):
         ingest_month(http_settings, "green", Month.parse("2025-03"))
     assert tlc.hits("/trip-data/green_tripdata_2025-03.parquet") == 1
 
@@ -145,7 +153,9 @@ def test_unchanged_is_a_no_op_and_a_changed_file_replaces_the_old(tlc, http_sett
     assert os.stat(first.uri).st_mtime_ns == mtime
     assert read_json(manifest_uri(first.uri))["fetched_at"] == fetched_at
 
-    tlc.files[TRIP_PATH] = shared_file("green_tripdata_2025-02.parquet").read_bytes()  # upstream re-publication
+    tlc.files[TRIP_PATH] = shared_file(
+        "green_tripdata_2025-02.parquet"
+    ).read_bytes()  # upstream re-publication
     changed = ingest_month(http_settings, "green", MONTH)
     assert changed.action == "replaced" and changed.sha256 != first.sha256
     with open(changed.uri, "rb") as landed:

@@ -72,9 +72,13 @@ def test_preprocess_matches_the_contract(spark, lake_settings, name):
     assert tables["quarantine"].count() == expected["quarantined"]
     assert tables["trips"].count() + tables["quarantine"].count() == expected["rows"]
     # Every value survives normalisation: per-column non-null counts and sums agree too.
-    profile = tables["trips"].selectExpr(
-        *[f"count({c}) AS {c}_n" for c in NUMERIC], *[f"round(sum({c}), 2) AS {c}_s" for c in NUMERIC]
-    ).collect()[0]
+    profile = (
+        tables["trips"]
+        .selectExpr(
+            *[f"count({c}) AS {c}_n" for c in NUMERIC], *[f"round(sum({c}), 2) AS {c}_s" for c in NUMERIC]
+        )
+        .collect()[0]
+    )
     reference = silver_value_profile(path, month_text)
     for column in NUMERIC:
         count, total = reference[column]
@@ -92,7 +96,10 @@ def test_known_defects_of_green_2025_01_land_in_quarantine(spark, lake_settings)
     uri = Lake.from_settings(lake_settings).silver_table("quarantine")
     quarantine = read_partition(spark, uri, "green", month, table_version(spark, uri))
     outside = quarantine.where("array_contains(reject_reasons, 'pickup_outside_month')")
-    by_month = {r["m"]: r["count"] for r in outside.groupBy(outside.pickup_at.cast("date").substr(1, 7).alias("m")).count().collect()}
+    by_month = {
+        r["m"]: r["count"]
+        for r in outside.groupBy(outside.pickup_at.cast("date").substr(1, 7).alias("m")).count().collect()
+    }
     assert by_month == {"2024-12": 6, "2025-02": 37}
 
 
@@ -102,8 +109,9 @@ def test_file_without_required_columns_is_refused_with_its_name(spark, tmp_path)
     ingest_local_file(settings, str(shared_file("green_tripdata_2022-01_5cols.parquet")), "green", month)
     with pytest.raises(BadSourceFile) as error:
         preprocess.run(spark, settings, "green", month)
-    assert "green_tripdata_2022-01_5cols.parquet: required green columns missing: fare_amount, total_amount" in str(
-        error.value
+    assert (
+        "green_tripdata_2022-01_5cols.parquet: required green columns missing: fare_amount, total_amount"
+        in str(error.value)
     )
     report = read_json(Lake.from_settings(settings).report("preprocess", "green", month))
     assert report["status"] == "failed" and "fare_amount" in report["error"]

@@ -22,7 +22,9 @@ JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
 
 def partition(spark, settings, table, month, version=None):
     uri = Lake.from_settings(settings).silver_table(table)
-    return read_partition(spark, uri, "green", month, table_version(spark, uri) if version is None else version)
+    return read_partition(
+        spark, uri, "green", month, table_version(spark, uri) if version is None else version
+    )
 
 
 def partition_files(settings, month) -> set[str]:
@@ -50,7 +52,9 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
     ids_after = {r.trip_id for r in jan_after.select("trip_id").collect()}
     assert ids_before == ids_after and len(ids_after) == 44_758
     assert_df_equality(jan_after, jan_before, ignore_row_order=True, ignore_nullable=True)
-    assert_df_equality(partition(spark, settings, "trips", FEB), feb_before, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        partition(spark, settings, "trips", FEB), feb_before, ignore_row_order=True, ignore_nullable=True
+    )
     assert partition_files(settings, FEB) == feb_files, "February's data files were not rewritten"
     # time travel: the previous version of January is still there and equal
     assert_df_equality(
@@ -65,7 +69,10 @@ def test_rejection_budget_writes_quarantine_but_not_silver(spark, tmp_path):
         preprocess.run(spark, settings, "green", JAN)
     message = str(error.value)
     assert "green 2025-01: 7.4% of 48,326 rows quarantined, over the budget of 5%" in message
-    assert "top reasons: distance_out_of_range 2,693, duration_out_of_range 1,756, amount_out_of_range 153" in message
+    assert (
+        "top reasons: distance_out_of_range 2,693, duration_out_of_range 1,756, amount_out_of_range 153"
+        in message
+    )
     lake = Lake.from_settings(settings)
     assert partition(spark, settings, "quarantine", JAN).count() == 3_568
     assert not os.path.exists(lake.silver_table("trips"))
@@ -83,11 +90,15 @@ def test_features_of_a_month(spark, tmp_path, zone_lookup):
     gold = read_partition(spark, gold_uri, "green", JAN, table_version(spark, gold_uri))
     assert report.rows_out == silver.rows_out == gold.count()
     assert gold.select("trip_id").distinct().count() == silver.rows_out
-    assert gold.where("pu_borough IS NULL OR do_borough IS NULL").count() == 0, "every silver zone is in the lookup"
+    assert gold.where("pu_borough IS NULL OR do_borough IS NULL").count() == 0, (
+        "every silver zone is in the lookup"
+    )
     hourly_uri = lake.gold_table("zone_hourly")
     hourly = read_partition(spark, hourly_uri, "green", JAN, table_version(spark, hourly_uri))
     assert hourly.agg({"trips": "sum"}).collect()[0][0] == silver.rows_out
     # New Year's Day and MLK Day (Jan 20) are holidays; Jan 2 is not.
-    holidays = {r.pickup_date.isoformat() for r in gold.where("is_holiday").select("pickup_date").distinct().collect()}
+    holidays = {
+        r.pickup_date.isoformat() for r in gold.where("is_holiday").select("pickup_date").distinct().collect()
+    }
     assert holidays == {"2025-01-01", "2025-01-20"}
     assert report.inputs[0]["version"] == table_version(spark, lake.silver_table("trips"))

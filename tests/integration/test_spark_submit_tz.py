@@ -42,7 +42,9 @@ def test_same_hours_under_utc_and_new_york(spark, tmp_path):
         ingest_local_file(settings, str(source), "green", MONTH)
         Lake.from_settings(settings)
         os.makedirs(os.path.dirname(Lake.from_settings(settings).zone_lookup()), exist_ok=True)
-        Path(Lake.from_settings(settings).zone_lookup()).write_bytes(shared_file("taxi_zone_lookup.csv").read_bytes())
+        Path(Lake.from_settings(settings).zone_lookup()).write_bytes(
+            shared_file("taxi_zone_lookup.csv").read_bytes()
+        )
         env = {**settings_env(settings), "TZ": zone}
         for job in ("preprocess", "features"):
             done = subprocess.run(
@@ -55,7 +57,9 @@ def test_same_hours_under_utc_and_new_york(spark, tmp_path):
         assert report["engine"] == "local[2]"
         uri = Lake.from_settings(settings).gold_table("trip_features")
         gold = read_partition(spark, uri, "green", MONTH, table_version(spark, uri))
-        histograms[zone] = {r["pickup_hour"]: r["count"] for r in gold.groupBy("pickup_hour").count().collect()}
+        histograms[zone] = {
+            r["pickup_hour"]: r["count"] for r in gold.groupBy("pickup_hour").count().collect()
+        }
 
     assert histograms["UTC"] == histograms["America/New_York"]
     assert histograms["UTC"] == silver_hour_histogram(source, str(MONTH))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-
 from nyctaxi.holidays_calendar import federal_holidays
 from nyctaxi.schemas import GOLD_TRIP_FEATURES, SILVER_TRIPS, ZONE_LOOKUP
 from nyctaxi.transform.features import build_trip_features, build_zone_hourly
@@ -51,7 +50,12 @@ def test_trip_features(spark):
     assert features.schema == GOLD_TRIP_FEATURES
     got = {r["trip_id"]: r.asDict() for r in features.collect()}
     rush, holiday, sunday = got["rush"], got["new-year"], got["sunday"]
-    assert (rush["pickup_hour"], rush["pickup_dow"], rush["is_rush_hour"], rush["is_night"]) == (8, 3, True, False)
+    assert (rush["pickup_hour"], rush["pickup_dow"], rush["is_rush_hour"], rush["is_night"]) == (
+        8,
+        3,
+        True,
+        False,
+    )
     assert (rush["pu_borough"], rush["do_zone"], rush["same_borough"], rush["same_zone"]) == (
         "Manhattan", "East Harlem South", True, False,
     )  # fmt: skip
@@ -60,7 +64,9 @@ def test_trip_features(spark):
     assert holiday["tip_pct"] is None, "no tip share without a positive fare"
     assert holiday["pu_service_zone"] == "Airports"
     assert (sunday["pickup_dow"], sunday["is_weekend"], sunday["is_rush_hour"]) == (7, True, False)
-    assert sunday["pu_zone_known"] is False and sunday["same_zone"] is True and sunday["same_borough"] is False
+    assert (
+        sunday["pu_zone_known"] is False and sunday["same_zone"] is True and sunday["same_borough"] is False
+    )
     assert sunday["pu_zone"] == "N/A", "the lookup's literal N/A is kept, not turned into null"
 
     hourly = {(r["pu_location_id"], r["pickup_hour"]): r for r in build_zone_hourly(features).collect()}
@@ -74,4 +80,8 @@ def test_zone_lookup_reads_literal_na(spark, zone_lookup):
     zones = {r["LocationID"]: r for r in read_zone_lookup(spark, zone_lookup).collect()}
     assert len(zones) == 265
     assert (zones[264]["Borough"], zones[264]["Zone"]) == ("Unknown", "N/A")
-    assert (zones[265]["Borough"], zones[265]["Zone"], zones[265]["service_zone"]) == ("N/A", "Outside of NYC", "N/A")
+    assert (zones[265]["Borough"], zones[265]["Zone"], zones[265]["service_zone"]) == (
+        "N/A",
+        "Outside of NYC",
+        "N/A",
+    )

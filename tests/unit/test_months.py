@@ -17,7 +17,12 @@ def test_malformed_months_are_refused_with_the_value(text):
 
 
 def test_month_range_is_inclusive_and_ordered():
-    assert [str(m) for m in parse_month_range("2024-11..2025-02")] == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    assert [str(m) for m in parse_month_range("2024-11..2025-02")] == [
+        "2024-11",
+        "2024-12",
+        "2025-01",
+        "2025-02",
+    ]
     with pytest.raises(InvalidArgument, match="ends before it starts"):
         parse_month_range("2025-02..2025-01")
 

@@ -28,7 +28,13 @@ def test_airport_fee_matches_either_case_and_extras_are_reported():
 
 
 def test_missing_required_columns_name_file_and_columns():
-    columns = ["lpep_pickup_datetime", "lpep_dropoff_datetime", "trip_distance", "PULocationID", "DOLocationID"]
+    columns = [
+        "lpep_pickup_datetime",
+        "lpep_dropoff_datetime",
+        "trip_distance",
+        "PULocationID",
+        "DOLocationID",
+    ]
     with pytest.raises(BadSourceFile) as error:
         map_columns(columns, "green", "green_tripdata_2022-01_5cols.parquet")
     assert str(error.value).startswith(
@@ -52,8 +58,32 @@ def test_csv_text_is_cast_explicitly(spark):
     header = ["VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime", "passenger_count", "trip_distance",
               "RatecodeID", "store_and_fwd_flag", "PULocationID", "DOLocationID", "fare_amount", "total_amount"]  # fmt: skip
     rows = [
-        ["1", "2020-07-01 00:25:32", "2020-07-01 00:33:39", "1.0", ".80", "7", "N", "238", "75", "6.5", "8.3"],
-        ["2", "2020-04-25 14:25:29.000000", "2020-04-25 14:30:00.000000", "", "1.50", "", "y", "1", "264", "5", "6"],
+        [
+            "1",
+            "2020-07-01 00:25:32",
+            "2020-07-01 00:33:39",
+            "1.0",
+            ".80",
+            "7",
+            "N",
+            "238",
+            "75",
+            "6.5",
+            "8.3",
+        ],
+        [
+            "2",
+            "2020-04-25 14:25:29.000000",
+            "2020-04-25 14:30:00.000000",
+            "",
+            "1.50",
+            "",
+            "y",
+            "1",
+            "264",
+            "5",
+            "6",
+        ],
         ["x", "not a time", "2020-07-01 00:33:39", "two", "1", "99", "?", "1", "2", "5", "6"],
     ]
     raw = spark.createDataFrame(rows, T.StructType([T.StructField(c, T.StringType()) for c in header]))
@@ -64,11 +94,17 @@ def test_csv_text_is_cast_explicitly(spark):
     got = [r.asDict() for r in out.collect()]
     assert got[0]["passenger_count"] == 1 and got[0]["trip_distance"] == 0.8
     assert got[0]["ratecode_id"] == 99, "a non-null code outside 1..6/99 becomes 99"
-    assert got[0]["store_and_fwd"] is False and got[1]["store_and_fwd"] is True and got[2]["store_and_fwd"] is None
+    assert (
+        got[0]["store_and_fwd"] is False
+        and got[1]["store_and_fwd"] is True
+        and got[2]["store_and_fwd"] is None
+    )
     assert got[1]["pickup_at"] == datetime(2020, 4, 25, 14, 25, 29)
     assert got[1]["passenger_count"] is None and got[1]["ratecode_id"] is None
     assert got[2]["vendor_id"] is None and got[2]["pickup_at"] is None and got[2]["passenger_count"] is None
-    assert got[0]["airport_fee"] is None and got[0]["cbd_congestion_fee"] is None and got[0]["trip_type"] is None
+    assert (
+        got[0]["airport_fee"] is None and got[0]["cbd_congestion_fee"] is None and got[0]["trip_type"] is None
+    )
 
 
 def test_double_counts_and_ltz_timestamps(spark):
@@ -87,7 +123,8 @@ def test_double_counts_and_ltz_timestamps(spark):
         ]
     )
     raw = spark.createDataFrame(
-        [(datetime(2024, 3, 10, 2, 30), datetime(2024, 3, 10, 2, 45), 2.0, 1.0, 74, 75, 1.0, 5.0, 6.0)], schema
+        [(datetime(2024, 3, 10, 2, 30), datetime(2024, 3, 10, 2, 45), 2.0, 1.0, 74, 75, 1.0, 5.0, 6.0)],
+        schema,
     )
     row = normalise(raw, "green", "g.parquet", map_columns(raw.columns, "green", "g.parquet")).collect()[0]
     assert row["passenger_count"] == 2 and row["trip_type"] == 1

@@ -21,7 +21,10 @@ NORMALISED = T.StructType(
     + [T.StructField("source_file", T.StringType())]
 )
 RESULT = T.StructType(
-    [T.StructField("label", T.StringType()), T.StructField("reject_reasons", T.ArrayType(T.StringType(), False))]
+    [
+        T.StructField("label", T.StringType()),
+        T.StructField("reject_reasons", T.ArrayType(T.StringType(), False)),
+    ]
 )
 
 
@@ -64,7 +67,10 @@ def test_clean_trip_has_no_reasons(spark):
     check(spark, [trip("clean")], {"clean": []})
 
 
-@pytest.mark.parametrize("column", ["pickup_at", "pu_location_id", "do_location_id", "trip_distance", "fare_amount", "total_amount"])
+@pytest.mark.parametrize(
+    "column",
+    ["pickup_at", "pu_location_id", "do_location_id", "trip_distance", "fare_amount", "total_amount"],
+)
 def test_missing_required_fires_on_each_required_null(spark, column):
     check(spark, [trip("x", **{column: None})], {"x": ["missing_required"]})
 
@@ -82,8 +88,16 @@ def test_pickup_month_window_is_half_open(spark):
     start, end = MONTH.start, MONTH.end
     rows = [
         trip("first instant", pickup_at=start, dropoff_at=start + timedelta(minutes=5)),
-        trip("just before", pickup_at=start - timedelta(microseconds=1), dropoff_at=start + timedelta(minutes=5)),
-        trip("last microsecond", pickup_at=end - timedelta(microseconds=1), dropoff_at=end + timedelta(minutes=5)),
+        trip(
+            "just before",
+            pickup_at=start - timedelta(microseconds=1),
+            dropoff_at=start + timedelta(minutes=5),
+        ),
+        trip(
+            "last microsecond",
+            pickup_at=end - timedelta(microseconds=1),
+            dropoff_at=end + timedelta(minutes=5),
+        ),
         trip("next month", pickup_at=end, dropoff_at=end + timedelta(minutes=5)),
     ]
     check(
@@ -239,6 +253,8 @@ def test_reasons_keep_contract_order_when_several_fire(spark):
 
 def test_trip_id_is_deterministic_and_ignores_the_file(spark):
     rows = [trip("a"), trip("b", source_file="elsewhere.csv"), trip("c", tip_amount=1.0)]
-    ids = {r["label"]: r["trip_id"] for r in classify(spark.createDataFrame(rows, NORMALISED), MONTH).collect()}
+    ids = {
+        r["label"]: r["trip_id"] for r in classify(spark.createDataFrame(rows, NORMALISED), MONTH).collect()
+    }
     assert ids["a"] == ids["b"] != ids["c"]
     assert len(ids["a"]) == 32

@@ -52,7 +52,9 @@ def verify_file(path: str, name: str) -> None:
                 handle.readline().decode("utf-8-sig")
     except Exception as error:
         kind = "Parquet" if name.endswith(".parquet") else "gzip" if name.endswith(".gz") else "text"
-        raise BadSourceFile(f"{name}: not a valid {kind} file ({error}); nothing written to bronze") from error
+        raise BadSourceFile(
+            f"{name}: not a valid {kind} file ({error}); nothing written to bronze"
+        ) from error
 
 
 def _land(settings: Settings, source: SourceFile, target: str) -> IngestResult:
@@ -136,4 +138,11 @@ def ingest_local_file(settings: Settings, path: str, service: str, month: Month)
     return _land(settings, SourceFile(os.path.abspath(path), name), target)
 
 
-__all__ = ["IngestResult", "ingest_local_file", "ingest_month", "ingest_zone_lookup", "sha256_of", "verify_file"]
+__all__ = [
+    "IngestResult",
+    "ingest_local_file",
+    "ingest_month",
+    "ingest_zone_lookup",
+    "sha256_of",
+    "verify_file",
+]

@@ -108,7 +108,9 @@ def _http_get(source: SourceFile, workdir: str, timeout_s: float, known: dict) -
             raise DownloadFailed(f"{source.location}: unexpected HTTP {response.status_code}")
         expected = int(response.headers["Content-Length"]) if "Content-Length" in response.headers else None
         path, size, sha = _stream_to_file(response, source, workdir, expected)
-        return Fetched(path, size, sha, response.headers.get("ETag"), response.headers.get("Last-Modified"), _now())
+        return Fetched(
+            path, size, sha, response.headers.get("ETag"), response.headers.get("Last-Modified"), _now()
+        )
 
 
 def _stream_to_file(
@@ -116,9 +118,10 @@ def _stream_to_file(
 ) -> tuple[str, int, str]:
     digest = hashlib.sha256()
     size = 0
-    handle = tempfile.NamedTemporaryFile(dir=workdir, prefix=f".{source.name}.", suffix=".part", delete=False)
+    fd, path = tempfile.mkstemp(dir=workdir, prefix=f".{source.name}.", suffix=".part")
     try:
-        with handle, tqdm(total=expected, unit="B", unit_scale=True, desc=source.name, disable=None) as bar:
+        progress = tqdm(total=expected, unit="B", unit_scale=True, desc=source.name, disable=None)
+        with os.fdopen(fd, "wb") as handle, progress as bar:
             for chunk in response.iter_content(CHUNK_BYTES):
                 handle.write(chunk)
                 digest.update(chunk)
@@ -127,9 +130,9 @@ def _stream_to_file(
         if expected is not None and size != expected:
             raise TransientError(f"truncated download: {size:,} of {expected:,} bytes")
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-        os.remove(handle.name)
+        os.remove(path)
         raise TransientError(f"connection broke after {size:,} bytes: {error}") from error
     except BaseException:
-        os.remove(handle.name)
+        os.remove(path)
         raise
-    return handle.name, size, digest.hexdigest()
+    return path, size, digest.hexdigest()

@@ -30,7 +30,14 @@ AIRPORTS = (132, 138)
 # TLC's "null block": ~3% of rows (app/dispatch path) lack these columns and carry payment_type 0.
 NULL_BLOCK_SHARE = 0.03
 NULL_BLOCK_COLUMNS = frozenset(
-    {"passenger_count", "RatecodeID", "store_and_fwd_flag", "congestion_surcharge", "airport_fee", "Airport_fee"}
+    {
+        "passenger_count",
+        "RatecodeID",
+        "store_and_fwd_flag",
+        "congestion_surcharge",
+        "airport_fee",
+        "Airport_fee",
+    }
 )
 MEAN_SPEED_MPH = np.array([18, 19, 20, 21, 21, 20, 16, 12, 10, 10, 11, 11, 11, 11, 10, 10, 9, 9, 10, 12])
 MEAN_SPEED_MPH = np.concatenate([MEAN_SPEED_MPH, [13, 14, 15, 16]])
@@ -58,11 +65,18 @@ def arrow_schema(service: str, month: Month) -> pa.Schema:
         (f"{prefix}_dropoff_datetime", pa.timestamp("us")),
     ]
     if service == "yellow":
-        fields += [("passenger_count", count_type), ("trip_distance", pa.float64()), ("RatecodeID", count_type)]
+        fields += [
+            ("passenger_count", count_type),
+            ("trip_distance", pa.float64()),
+            ("RatecodeID", count_type),
+        ]
         fields += [("store_and_fwd_flag", pa.string()), ("PULocationID", id_type), ("DOLocationID", id_type)]
         fields += [("payment_type", pa.int64())]
     else:
-        fields += [("store_and_fwd_flag", pa.large_string() if as_int else pa.string()), ("RatecodeID", count_type)]
+        fields += [
+            ("store_and_fwd_flag", pa.large_string() if as_int else pa.string()),
+            ("RatecodeID", count_type),
+        ]
         fields += [("PULocationID", id_type), ("DOLocationID", id_type), ("passenger_count", count_type)]
         fields += [("trip_distance", pa.float64())]
     fields += [(c, pa.float64()) for c in ("fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount")]
@@ -110,7 +124,16 @@ def _clean_chunk(rng: np.random.Generator, spec: SynthSpec, n: int) -> dict[str,
     congestion = np.where(rng.random(n) < 0.85, 2.5 if spec.service == "yellow" else 2.75, 0.0)
     airport_fee = np.where(np.isin(pu, AIRPORTS), 1.75, 0.0)
     cbd = np.where(rng.random(n) < 0.6, 0.75, 0.0)
-    total = fare + extra + 0.5 + tip + tolls + surcharge + congestion + (airport_fee if spec.service == "yellow" else 0)
+    total = (
+        fare
+        + extra
+        + 0.5
+        + tip
+        + tolls
+        + surcharge
+        + congestion
+        + (airport_fee if spec.service == "yellow" else 0)
+    )
     total = total + (cbd if ym >= "2025-01" else 0)
     return {
         "vendor": rng.choice([1, 2, 6], size=n, p=[0.25, 0.74, 0.01]),
@@ -157,6 +180,7 @@ def _inject_defects(rng: np.random.Generator, c: dict[str, np.ndarray], spec: Sy
     for column in ("fare", "extra", "mta_tax", "surcharge", "total"):  # refunds mirror every component
         c[column][d["amount_out_of_range"]] *= -1
     c["pu"][d["invalid_zone"]] = 0
+    c["null_block"][rows.ravel()] = False  # the null block would hide an injected passenger count
     c["passengers"][d["passenger_count_out_of_range"]] = 9
     originals = rng.permutation(np.setdiff1d(np.arange(n), rows.ravel()))[:per_rule]
     for values in c.values():

@@ -50,7 +50,9 @@ def _features(spark: SparkSession, lake: Lake, report: RunReport, month: Month) 
     trips = read_partition(spark, trips_uri, service, month, version)
     # Pickups are inside the month (silver rule 2), so its year covers every holiday needed.
     features = build_trip_features(trips, read_zone_lookup(spark, zones_uri), federal_holidays([month.year]))
-    features = check_schema(features, GOLD_TRIP_FEATURES, "trip_features").persist(StorageLevel.MEMORY_AND_DISK)
+    features = check_schema(features, GOLD_TRIP_FEATURES, "trip_features").persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     try:
         report.rows_in = report.rows_out = features.count()
         if report.rows_in == 0:

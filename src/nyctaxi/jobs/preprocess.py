@@ -82,7 +82,9 @@ def _preprocess(spark: SparkSession, settings: Settings, lake: Lake, report: Run
         is_rejected = F.size("reject_reasons") > 0
         quarantine_uri = lake.silver_table("quarantine")
         quarantine = classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames())
-        write_partition(check_schema(quarantine, SILVER_QUARANTINE, "quarantine"), quarantine_uri, service, month)
+        write_partition(
+            check_schema(quarantine, SILVER_QUARANTINE, "quarantine"), quarantine_uri, service, month
+        )
         report.outputs.append(_output(spark, "quarantine", quarantine_uri))
         if report.rows_in and report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
             raise budget_error(report, settings.max_reject_fraction)

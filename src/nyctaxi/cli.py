@@ -90,33 +90,35 @@ def ingest(
     typer.echo(f"zone lookup: {zones.action} {zones.uri}")
 
 
-def _run_stage(stage: str, service: str, month: str | None, months: str | None) -> list:
+def _run_stages(stages: list[str], service: str, month: str | None, months: str | None) -> list:
+    """Run ``stages`` month by month in one SparkSession; print a line per stage and month."""
     from nyctaxi.jobs import run_job
     from nyctaxi.spark import build_session
 
     service, wanted = parse_service(service), _months(month, months)
     settings = Settings()
-    spark = build_session(settings, f"nyctaxi-{stage}")
+    spark = build_session(settings, f"nyctaxi-{'-'.join(stages)}")
     reports = []
     for m in wanted:
-        report = run_job(stage, spark, settings, service, m)
-        typer.echo(
-            f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}"
-        )
-        reports.append(report)
+        for stage in stages:
+            report = run_job(stage, spark, settings, service, m)
+            typer.echo(
+                f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}"
+            )
+            reports.append(report)
     return reports
 
 
 @command
 def preprocess(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
     """Bronze → silver `trips` + `quarantine` (contract §2–§3)."""
-    _run_stage("preprocess", service, month, months)
+    _run_stages(["preprocess"], service, month, months)
 
 
 @command
 def features(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
     """Silver → gold `trip_features` + `zone_hourly` (contract §4)."""
-    _run_stage("features", service, month, months)
+    _run_stages(["features"], service, month, months)
 
 
 @command
@@ -125,10 +127,9 @@ def run(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -
     from nyctaxi.quality.report import format_report
 
     ingest(service, month, months, None)
-    pre = _run_stage("preprocess", service, month, months)
-    feat = _run_stage("features", service, month, months)
+    reports = _run_stages(["preprocess", "features"], service, month, months)
     typer.echo("")
-    for report in [*pre, *feat]:
+    for report in reports:
         typer.echo(format_report(report.to_dict()))
         typer.echo("")
 

@@ -33,7 +33,7 @@ jars: jars/lib/.resolved
 jars/lib/.resolved: jars/pom.xml
 	@command -v mvn >/dev/null || { echo "error: mvn not found; install Maven to resolve the Delta/S3 jars"; exit 1; }
 	rm -rf jars/lib
-	mvn --batch-mode --quiet -f jars/pom.xml dependency:copy-dependencies \
+	mvn --batch-mode --quiet -Dstyle.color=never -f jars/pom.xml dependency:copy-dependencies \
 	    -DoutputDirectory=lib -DexcludeTransitive=true
 	touch $@
 

@@ -131,7 +131,7 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
 
 
 def write_json_atomic(uri: str, payload: dict) -> None:
-    write_bytes_atomic(uri, (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode())
+    write_bytes_atomic(uri, (json.dumps(payload, indent=2, default=str) + "\n").encode())
 
 
 def publish_file(local_path: str, uri: str) -> None:

@@ -52,15 +52,20 @@ def load_report(lake: Lake, stage: str, service: str, month: Month) -> dict:
     return read_json(lake.report(stage, service, month))
 
 
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
 def format_report(report: dict) -> str:
     """A human-readable rendering for `nyctaxi report`."""
     lines = [
         f"{report['stage']} {report['service']} {report['month']}: {report['status']}"
         f"  ({report['started_at']} → {report.get('finished_at')})",
         f"  engine            {report['engine']}",
-        f"  rows in/out       {report.get('rows_in')} → {report.get('rows_out')}"
-        f"   quarantined {report.get('rows_quarantined')}",
+        f"  rows in → out     {_n(report.get('rows_in'))} → {_n(report.get('rows_out'))}",
     ]
+    if report["stage"] == "preprocess":
+        lines.append(f"  quarantined       {_n(report.get('rows_quarantined'))}")
     for item in report.get("inputs", []):
         known = f"v{item['version']}" if "version" in item else f"sha256={item.get('sha256') or 'unknown'}"
         lines.append(f"  input             {item.get('uri')}  {known}")
@@ -68,7 +73,7 @@ def format_report(report: dict) -> str:
         lines.append(f"  output            {item.get('table')}: {item.get('uri')} (v{item.get('version')})")
     if report["stage"] == "preprocess" and report.get("rows_quarantined") is not None:
         lines.append("  reasons")
-        lines += [f"    {code:<30} {count:>10,}" for code, count in report["reasons"].items()]
+        lines += [f"    {code:<30} {report['reasons'].get(code, 0):>10,}" for code in REASON_CODES]
     if report.get("unexpected_columns"):
         lines.append(f"  unexpected columns {', '.join(report['unexpected_columns'])}")
     if report.get("error"):

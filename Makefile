@@ -13,7 +13,7 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv jars run test lint format clean
+.PHONY: help setup venv jars run test lint format clean cluster-up cluster-down cluster-status
 help:
 	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
 	@echo "make test   # lint + the whole test suite"
@@ -50,6 +50,15 @@ format: venv
 
 test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+cluster-up: setup
+	$(BIN)/nyctaxi cluster up
+
+cluster-down: venv
+	$(BIN)/nyctaxi cluster down
+
+cluster-status: venv
+	$(BIN)/nyctaxi cluster status
 
 clean:
 	rm -rf lake .pytest_cache .ruff_cache spark-warehouse

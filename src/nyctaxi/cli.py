@@ -38,7 +38,10 @@ def _fail(message: str) -> None:
 
 def command(fn: Callable) -> Callable:
     """Register a command whose failures print one clear line (traceback only with --verbose)."""
+    return app.command()(_handled(fn))
 
+
+def _handled(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -191,6 +194,51 @@ def submit(
         ["--service", parse_service(service), "--month", str(Month.parse(month))],
     )
     raise typer.Exit(subprocess.call(command, env=submit_env()))
+
+
+cluster_app = typer.Typer(help="A local Spark standalone cluster (master + one worker) on 127.0.0.1.")
+app.add_typer(cluster_app, name="cluster")
+
+
+def _cluster_command(fn: Callable) -> Callable:
+    return cluster_app.command()(_handled(fn))
+
+
+@_cluster_command
+def up() -> None:
+    """Start the master (UI :8081) and one worker (UI :8082); pid files and logs in .run/cluster."""
+    from nyctaxi import cluster
+
+    info = cluster.up(Settings())
+    typer.echo(f"master {info.master_url}  UI {info.ui_url}  workers alive: {len(info.workers)}")
+    typer.echo(f"use it: export NYCTAXI_SPARK_MASTER={info.master_url}")
+
+
+@_cluster_command
+def down() -> None:
+    """Stop exactly the processes `cluster up` started."""
+    from nyctaxi import cluster
+
+    stopped = cluster.down(Settings())
+    typer.echo("stopped " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+@_cluster_command
+def status() -> None:
+    """Master URL, workers and running applications (from the master's JSON endpoint)."""
+    from nyctaxi import cluster
+
+    info = cluster.status(Settings())
+    typer.echo(f"master {info.master_url}  UI {info.ui_url}")
+    for worker in info.workers:
+        typer.echo(
+            f"  worker {worker['id']} {worker['state']} cores {worker['coresused']}/{worker['cores']}"
+            f" memory {worker['memoryused']}/{worker['memory']} MB  UI {worker['webuiaddress']}"
+        )
+    for application in info.active_apps:
+        typer.echo(f"  app {application['id']} {application['name']} {application['state']}")
+    if not info.active_apps:
+        typer.echo("  no running applications")
 
 
 def main() -> None:

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = Field(default=8, ge=1)
     jars_dir: str = str(PROJECT_ROOT / "jars" / "lib")
+    spark_executor_memory: str = "1g"
+    cluster_host: str = "127.0.0.1"
+    cluster_port: int = Field(default=7077, ge=0)
+    cluster_ui_port: int = Field(default=8081, ge=0)
+    cluster_worker_ui_port: int = Field(default=8082, ge=0)
+    cluster_worker_cores: int = Field(default=2, ge=1)
+    cluster_worker_memory: str = "2g"
+    cluster_run_dir: str = str(PROJECT_ROOT / ".run" / "cluster")
     max_reject_fraction: float = Field(default=0.20, ge=0.0, le=1.0)
     s3_endpoint: str | None = None
     http_timeout_s: float = Field(default=60.0, gt=0)

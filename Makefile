@@ -13,12 +13,12 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv jars run test lint format clean cluster-up cluster-down cluster-status
+.PHONY: help setup venv jars tools run test lint format clean cluster-up cluster-down cluster-status
 help:
 	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
 	@echo "make test   # lint + the whole test suite"
 
-setup: venv jars
+setup: venv jars tools
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -27,6 +27,15 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+# S3Proxy: a disk-backed S3-compatible server (checks credentials) for tests and local runs.
+S3PROXY_VERSION := 4.1.0
+S3PROXY_JAR := jars/tools/s3proxy-$(S3PROXY_VERSION)-jar-with-dependencies.jar
+tools: $(S3PROXY_JAR)
+$(S3PROXY_JAR): jars/pom.xml
+	mvn --batch-mode --quiet -Dstyle.color=never -f jars/pom.xml dependency:copy \
+	    -Dartifact=org.gaul:s3proxy:$(S3PROXY_VERSION):jar:jar-with-dependencies -DoutputDirectory=tools
 	touch $@
 
 jars: jars/lib/.resolved

@@ -22,6 +22,9 @@ def shared_file(name: str) -> Path:
     return path
 
 
+S3_ROOTS = {"lake_bronze": "s3://bronze", "lake_silver": "s3://silver", "lake_gold": "s3://gold"}
+
+
 def make_settings(root: Path, **overrides) -> Settings:
     values = {
         "lake_bronze": str(root / "lake" / "bronze"),
@@ -41,10 +44,30 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def s3_server(tmp_path_factory):
+    """One S3-compatible server per run; its endpoint and credentials are in the environment."""
+    from tests.servers import S3Server
+
+    server = S3Server.start(tmp_path_factory.mktemp("s3"))
+    saved = {key: os.environ.get(key) for key in server.env()}
+    os.environ.update(server.env())
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def spark(s3_server):
+    """The run's SparkSession; it can reach the S3 server too (s3a conf is fixed at start)."""
     from nyctaxi.spark import build_session
 
-    session = build_session(make_settings(Path("/nonexistent")), "nyctaxi-tests")
+    session = build_session(
+        make_settings(Path("/nonexistent"), **S3_ROOTS, s3_endpoint=s3_server.endpoint), "nyctaxi-tests"
+    )
     yield session
     session.stop()
 

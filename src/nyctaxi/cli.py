@@ -241,6 +241,20 @@ def status() -> None:
         typer.echo("  no running applications")
 
 
+storage_app = typer.Typer(help="Object storage (S3 / MinIO) for the lake.")
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("init")
+@_handled
+def storage_init() -> None:
+    """Create the buckets of the layer roots that live on object storage (idempotent)."""
+    from nyctaxi.lake import Lake, create_buckets
+
+    buckets = create_buckets(Lake.from_settings(Settings()))
+    typer.echo("buckets ready: " + ", ".join(buckets) if buckets else "no layer root is on object storage")
+
+
 def main() -> None:
     """Console entry point."""
     app()

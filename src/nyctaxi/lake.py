@@ -6,6 +6,7 @@ the Python side (fsspec) gets ``s3://`` for the same object. Moving the lake is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -56,7 +57,13 @@ class Lake:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
+        """The lake of ``settings``; also points the Python-side S3 client at the configured endpoint."""
+        configure_object_storage(settings)
         return cls(settings.lake_bronze, settings.lake_silver, settings.lake_gold)
+
+    @property
+    def roots(self) -> dict[str, str]:
+        return {"bronze": self.bronze, "silver": self.silver, "gold": self.gold}
 
     # ---- bronze ----
     def bronze_dir(self, service: str, month: Month) -> str:
@@ -90,6 +97,36 @@ class Lake:
 
     def report(self, stage: str, service: str, month: Month) -> str:
         return join(self.gold, "_reports", stage, f"service={service}", f"month={month}.json")
+
+
+def is_object_store(uri: str) -> bool:
+    return uri.startswith(("s3://", "s3a://"))
+
+
+def configure_object_storage(settings: Settings) -> None:
+    """fsspec's defaults for ``s3://``: endpoint and path-style addressing from settings.
+
+    Credentials are not passed: botocore reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+    AWS_REGION from the environment, and nothing here has a default for them.
+    """
+    options = {"config_kwargs": {"s3": {"addressing_style": "path"}}}
+    if settings.s3_endpoint:
+        options["endpoint_url"] = settings.s3_endpoint
+    fsspec.config.conf["s3"] = options
+
+
+def create_buckets(lake: Lake) -> list[str]:
+    """Create the bucket of every object-store layer root (idempotent); returns their names."""
+    created = []
+    for root in lake.roots.values():
+        if not is_object_store(root):
+            continue
+        fs, path = fsspec.core.url_to_fs(python_uri(root))
+        bucket = path.split("/", 1)[0]
+        with contextlib.suppress(FileExistsError):  # s3fs's name for BucketAlreadyOwnedByYou
+            fs.call_s3("create_bucket", Bucket=bucket)
+        created.append(bucket)
+    return created
 
 
 def manifest_uri(file_uri: str) -> str:

@@ -50,6 +50,7 @@ def session_conf(settings: Settings) -> dict[str, str]:
     return {
         **_DELTA_CONF,
         "spark.sql.session.timeZone": SESSION_TIME_ZONE,
+        "spark.executor.memory": settings.spark_executor_memory,
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         # Delta writes many tiny files for small partitions otherwise.
         "spark.sql.adaptive.enabled": "true",
@@ -62,6 +63,32 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG}",
         "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE}",
     }
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """``fs.s3a.*`` when a layer lives on object storage: endpoint, path-style, region, credentials.
+
+    Credentials come from the environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); they
+    are put in the Hadoop conf so executors on other machines can use them too. Spark redacts
+    keys matching `secret|access.key` in its UI and logs.
+    """
+    roots = (settings.lake_bronze, settings.lake_silver, settings.lake_gold)
+    if not any(root.startswith(("s3://", "s3a://")) for root in roots):
+        return {}
+    conf = {
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint.region": os.environ.get("AWS_REGION", "us-east-1"),
+        # One writer per table partition (the DAG serialises runs); Delta's default S3 log store.
+        "spark.hadoop.fs.s3a.fast.upload": "true",
+    }
+    if settings.s3_endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = settings.s3_endpoint
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(settings.s3_endpoint.startswith("https"))
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        conf["spark.hadoop.fs.s3a.access.key"] = os.environ["AWS_ACCESS_KEY_ID"]
+        conf["spark.hadoop.fs.s3a.secret.key"] = os.environ["AWS_SECRET_ACCESS_KEY"]
+    return conf
 
 
 def launched_by_spark_submit() -> bool:
@@ -82,7 +109,7 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         )
         for key, value in classpath_conf(settings).items():
             builder = builder.config(key, value)
-    for key, value in session_conf(settings).items():
+    for key, value in {**session_conf(settings), **s3a_conf(settings)}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -13,7 +13,7 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv jars tools run test lint format clean cluster-up cluster-down cluster-status
+.PHONY: help setup venv airflow-venv jars tools run test lint format clean cluster-up cluster-down cluster-status
 help:
 	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
 	@echo "make test   # lint + the whole test suite"
@@ -38,6 +38,16 @@ $(S3PROXY_JAR): jars/pom.xml
 	    -Dartifact=org.gaul:s3proxy:$(S3PROXY_VERSION):jar:jar-with-dependencies -DoutputDirectory=tools
 	touch $@
 
+# Airflow lives in its own virtualenv, as in production (its Spark provider installs
+# pyspark-client, which would clash with the project's pyspark).
+AIRFLOW_VENV := .venv-airflow
+airflow-venv: $(AIRFLOW_VENV)/.installed
+$(AIRFLOW_VENV)/.installed: requirements-airflow.txt requirements-airflow.lock
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip==25.3
+	$(AIRFLOW_VENV)/bin/pip install --quiet -c requirements-airflow.lock -r requirements-airflow.txt
+	touch $@
+
 jars: jars/lib/.resolved
 jars/lib/.resolved: jars/pom.xml
 	@command -v mvn >/dev/null || { echo "error: mvn not found; install Maven to resolve the Delta/S3 jars"; exit 1; }
@@ -57,7 +67,7 @@ format: venv
 	$(BIN)/ruff check --fix src tests spark_jobs
 	$(BIN)/ruff format src tests spark_jobs
 
-test: setup lint
+test: setup airflow-venv lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 cluster-up: setup

@@ -81,3 +81,27 @@ def zone_lookup(settings: Settings) -> str:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     shutil.copyfile(shared_file("taxi_zone_lookup.csv"), target)
     return target
+
+
+@pytest.fixture(scope="session")
+def standalone(tmp_path_factory):
+    """A real Spark standalone master + one 1-core worker on 127.0.0.1 (ephemeral ports);
+    yields settings whose spark_master points at it. Stopped (and checked stopped) at the end."""
+    from nyctaxi import cluster
+    from tests.servers import free_port
+
+    settings = make_settings(
+        tmp_path_factory.mktemp("cluster"),
+        cluster_port=free_port(),
+        cluster_ui_port=free_port(),
+        cluster_worker_ui_port=free_port(),
+        cluster_worker_cores=1,
+        cluster_worker_memory="1g",
+        cluster_run_dir=str(tmp_path_factory.mktemp("cluster-run")),
+    )
+    info = cluster.up(settings)
+    try:
+        yield settings.model_copy(update={"spark_master": info.master_url})
+    finally:
+        stopped = cluster.down(settings)
+        assert len(stopped) == 2, stopped

@@ -3,7 +3,6 @@ with spark-submit give exactly the tables local mode gives."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,32 +22,6 @@ from tests.integration.test_spark_submit_tz import settings_env
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2025-01")
 TABLES = [("silver", "trips"), ("silver", "quarantine"), ("gold", "trip_features"), ("gold", "zone_hourly")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def standalone(tmp_path_factory):
-    """Master + one 1-core worker; yields the settings that point at them."""
-    settings = make_settings(
-        tmp_path_factory.mktemp("cluster"),
-        cluster_port=free_port(),
-        cluster_ui_port=free_port(),
-        cluster_worker_ui_port=free_port(),
-        cluster_worker_cores=1,
-        cluster_worker_memory="1g",
-        cluster_run_dir=str(tmp_path_factory.mktemp("cluster-run")),
-    )
-    info = cluster.up(settings)
-    try:
-        yield settings.model_copy(update={"spark_master": info.master_url})
-    finally:
-        stopped = cluster.down(settings)
-        assert len(stopped) == 2, stopped
 
 
 def load(spark, settings, layer: str, table: str):

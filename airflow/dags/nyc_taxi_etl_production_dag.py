@@ -1,0 +1,105 @@
+"""nyc_taxi_etl_production — monthly ingest → preprocess → features for one TLC service.
+
+Orchestration only: the ingest task runs nyctaxi in the project's own Python (no Spark), the
+Spark jobs are spark-submitted to the master of the `spark_default` connection. Everything
+else comes from the environment of the Airflow worker (nothing is computed or read at parse time):
+
+- ``NYCTAXI_HOME``      project checkout holding spark_jobs/ and jars/lib/ (default: this repo)
+- ``NYCTAXI_PYTHON``    Python with nyctaxi installed (default: <home>/.venv/bin/python)
+- ``NYCTAXI_SPARK_SUBMIT``  spark-submit binary (default: pyspark's, inside that venv)
+- ``NYCTAXI_LAKE_*``, ``NYCTAXI_S3_ENDPOINT``, ``AWS_*``  read by the jobs themselves
+- ``AIRFLOW_CONN_SPARK_DEFAULT``  e.g. {"conn_type": "spark", "host": "spark://spark-master", "port": 7077}
+
+A run owns the month of its data interval: the run due on 2025-02-01 (logical date 2025-01-01)
+processes 2025-01, so `airflow dags test nyc_taxi_etl_production 2025-02-01` runs January.
+TLC publishes about two months late: until then ingest fails with "not published (yet)" and
+the run is retried (exponential backoff), then failed; clear it later or let catchup redo it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import DAG, Param, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+HOME = Path(os.environ.get("NYCTAXI_HOME", Path(__file__).resolve().parents[2]))
+PYTHON = os.environ.get("NYCTAXI_PYTHON", str(HOME / ".venv" / "bin" / "python"))
+SPARK_SUBMIT = os.environ.get(
+    "NYCTAXI_SPARK_SUBMIT", str(HOME / ".venv/lib/python3.11/site-packages/pyspark/bin/spark-submit")
+)
+JARS = os.environ.get("NYCTAXI_JARS_DIR", str(HOME / "jars" / "lib"))
+RETRIES = int(os.environ.get("NYCTAXI_TASK_RETRIES", "2"))
+
+# The month a run owns is its data interval, never "now": a run for 2025-01-01 processes 2025-01.
+MONTH = "{{ data_interval_start.strftime('%Y-%m') }}"
+SERVICE = "{{ params.service }}"
+JOB_ARGS = ["--service", SERVICE, "--month", MONTH]
+SPARK_CONF = {
+    # The jars live at the same path on every node (local cluster, our Spark image): class path,
+    # not spark.jars, so ~700 MB are not copied to every executor at every start.
+    "spark.driver.extraClassPath": f"{JARS}/*",
+    "spark.executor.extraClassPath": f"{JARS}/*",
+}
+SPARK_ENV = {"PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON}
+
+with DAG(
+    dag_id="nyc_taxi_etl_production",
+    description="TLC monthly trips: bronze → silver → gold on Spark + Delta",
+    # Data intervals (not Airflow 3's default trigger timetable): the run for 2025-01-01 owns
+    # [2025-01-01, 2025-02-01) and starts once that month is over.
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=True,
+    # Delta's S3 log store allows one writer per table at a time: runs of different months
+    # would commit to the same tables concurrently, so they run one after another.
+    max_active_runs=1,
+    params={"service": Param("green", enum=["yellow", "green"], description="TLC service")},
+    default_args={
+        "retries": RETRIES,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=20),
+    },
+    tags=["nyctaxi", "spark", "delta"],
+) as dag:
+
+    @task.external_python(task_id="ingest", python=PYTHON, expect_airflow=False)
+    def ingest(service: str, month: str) -> dict:
+        """Download the month and the zone lookup into bronze (HTTP + manifests; no Spark)."""
+        from nyctaxi.config import Settings
+        from nyctaxi.ingest.bronze import ingest_month, ingest_zone_lookup
+        from nyctaxi.months import Month, parse_service
+
+        settings = Settings()
+        result = ingest_month(settings, parse_service(service), Month.parse(month))
+        ingest_zone_lookup(settings)
+        print(f"{service} {month}: {result.action} {result.uri} sha256={result.sha256}")
+        return {"uri": result.uri, "sha256": result.sha256, "action": result.action}
+
+    preprocess = SparkSubmitOperator(
+        task_id="preprocess",
+        conn_id="spark_default",
+        application=str(HOME / "spark_jobs" / "data_preprocessing_job.py"),
+        application_args=JOB_ARGS,
+        name="nyctaxi-preprocess-" + SERVICE + "-" + MONTH,
+        conf=SPARK_CONF,
+        env_vars=SPARK_ENV,
+        spark_binary=SPARK_SUBMIT,
+    )
+    features = SparkSubmitOperator(
+        task_id="features",
+        conn_id="spark_default",
+        application=str(HOME / "spark_jobs" / "feature_engineering_job.py"),
+        application_args=JOB_ARGS,
+        name="nyctaxi-features-" + SERVICE + "-" + MONTH,
+        conf=SPARK_CONF,
+        env_vars=SPARK_ENV,
+        spark_binary=SPARK_SUBMIT,
+    )
+
+    ingest(SERVICE, MONTH) >> preprocess >> features

@@ -1,0 +1,194 @@
+"""The production DAG in a real Airflow 3 (its own virtualenv): DagBag, and `airflow dags test`
+runs whose SparkSubmitOperator tasks submit to a real standalone cluster, with the lake on a real
+S3-compatible server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pyspark
+import pytest
+
+from nyctaxi.config import PROJECT_ROOT
+from nyctaxi.jobs import JOB_FILES
+from nyctaxi.lake import Lake, create_buckets, read_json
+from nyctaxi.months import Month
+from nyctaxi.tables import read_partition, table_version
+from tests.conftest import make_settings, shared_file
+
+AIRFLOW_BIN = PROJECT_ROOT / ".venv-airflow" / "bin"
+DAGS = PROJECT_ROOT / "airflow" / "dags"
+DAG_ID = "nyc_taxi_etl_production"
+
+
+def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    if not (AIRFLOW_BIN / "airflow").exists():
+        pytest.fail("Airflow virtualenv missing: run `make airflow-venv`")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NYCTAXI_", "AIRFLOW"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__PARALLELISM="4",
+        NYCTAXI_HOME=str(PROJECT_ROOT),
+        NYCTAXI_PYTHON=sys.executable,
+        NYCTAXI_SPARK_SUBMIT=str(Path(pyspark.__file__).parent / "bin" / "spark-submit"),
+        NYCTAXI_TASK_RETRIES="0",
+        SPARK_LOCAL_IP="127.0.0.1",
+    )
+    env.update(extra or {})
+    return env
+
+
+DAGBAG_PROBE = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder={dags!r})
+dag = bag.dags.get({dag_id!r})
+print(json.dumps({{
+    "errors": {{k: str(v) for k, v in bag.import_errors.items()}},
+    "graph": {{t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}} if dag else None,
+    "applications": {{t.task_id: t.application for t in dag.tasks if hasattr(t, "application")}} if dag else None,
+    "operators": {{t.task_id: type(t).__name__ for t in dag.tasks}} if dag else None,
+    "max_active_runs": dag.max_active_runs if dag else None,
+    "catchup": dag.catchup if dag else None,
+    "params": list(dag.params.keys()) if dag else None,
+}}))
+"""
+
+
+def test_dagbag_loads_with_the_expected_graph(tmp_path):
+    done = subprocess.run(
+        [str(AIRFLOW_BIN / "python"), "-c", DAGBAG_PROBE.format(dags=str(DAGS), dag_id=DAG_ID)],
+        env=airflow_env(tmp_path), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    assert info["errors"] == {}
+    assert info["graph"] == {"ingest": ["preprocess"], "preprocess": ["features"], "features": []}
+    assert info["operators"]["preprocess"] == info["operators"]["features"] == "SparkSubmitOperator"
+    # every job the DAG names exists in the registry, at the file spark-submit is given
+    assert info["applications"] == {name: str(path) for name, path in JOB_FILES.items()}
+    assert all(Path(p).is_file() for p in info["applications"].values())
+    assert info["max_active_runs"] == 1 and info["catchup"] is True and info["params"] == ["service"]
+
+
+def test_dag_file_imports_only_airflow_at_top_level():
+    source = (DAGS / f"{DAG_ID}_dag.py").read_text()
+    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    allowed = (
+        "from __future__",
+        "import os",
+        "from datetime",
+        "from pathlib",
+        "import pendulum",
+        "from airflow",
+    )
+    assert top_level and all(line.startswith(allowed) for line in top_level), top_level
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow")
+    done = subprocess.run(
+        [str(AIRFLOW_BIN / "airflow"), "db", "migrate"],
+        env=airflow_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return home
+
+
+def fingerprint(spark, settings, table: str, month: Month) -> tuple[int, int]:
+    lake = Lake.from_settings(settings)
+    uri = lake.silver_table(table) if table in ("trips", "quarantine") else lake.gold_table(table)
+    frame = read_partition(spark, uri, "green", month, table_version(spark, uri))
+    row = frame.selectExpr("count(*) AS n", "sum(hash(trip_id)) AS h").collect()[0]
+    return row["n"], row["h"]
+
+
+@pytest.mark.slow
+def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_server, airflow_home, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in ("green_tripdata_2025-01.parquet", "green_tripdata_2025-02.parquet", "taxi_zone_lookup.csv"):
+        (mirror / name).symlink_to(shared_file(name))
+    # A March "file" that downloads fine but is not a trip file: the Spark job must refuse it.
+    (mirror / "green_tripdata_2025-03.csv").write_text("VendorID,fare\n1,2.5\n")
+    run = uuid.uuid4().hex[:8]
+    lake_settings = make_settings(
+        tmp_path,
+        lake_bronze=f"s3://bronze/{run}",
+        lake_silver=f"s3://silver/{run}",
+        lake_gold=f"s3://gold/{run}",
+    )
+    host, port = standalone.spark_master.removeprefix("spark://").split(":")
+    env = airflow_env(
+        airflow_home,
+        {
+            **s3_server.env(),
+            "NYCTAXI_LAKE_BRONZE": lake_settings.lake_bronze,
+            "NYCTAXI_LAKE_SILVER": lake_settings.lake_silver,
+            "NYCTAXI_LAKE_GOLD": lake_settings.lake_gold,
+            "NYCTAXI_TLC_BASE_URL": str(mirror),
+            "NYCTAXI_SPARK_SHUFFLE_PARTITIONS": "4",
+            "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps(
+                {"conn_type": "spark", "host": f"spark://{host}", "port": int(port)}
+            ),
+        },
+    )
+
+    def dags_test(date: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(AIRFLOW_BIN / "airflow"), "dags", "test", DAG_ID, date],
+            env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+
+    lake = Lake.from_settings(lake_settings)
+    create_buckets(lake)  # what `nyctaxi storage init` / the compose bucket-init service do
+    jan, feb = Month.parse("2025-01"), Month.parse("2025-02")
+    # `dags test <date>` triggers the run that is due at <date>: the one owning the month before.
+    for date in ("2025-02-01", "2025-03-01"):  # a backfill of two consecutive months
+        done = dags_test(date)
+        assert done.returncode == 0 and "state=success" in done.stdout + done.stderr, (
+            done.stdout + done.stderr
+        )[-4000:]
+    for month, rows_in in ((jan, 48_326), (feb, 46_621)):
+        pre = read_json(lake.report("preprocess", "green", month))
+        feat = read_json(lake.report("features", "green", month))
+        assert pre["status"] == feat["status"] == "succeeded" and pre["rows_in"] == rows_in
+        assert pre["engine"] == standalone.spark_master, "the job ran on the standalone cluster"
+        assert fingerprint(spark, lake_settings, "trip_features", month)[0] == pre["rows_out"]
+    assert read_json(lake.report("preprocess", "green", jan))["rows_out"] == 44_758
+
+    before = {
+        (t, m): fingerprint(spark, lake_settings, t, m)
+        for t in ("trips", "trip_features")
+        for m in (jan, feb)
+    }
+    assert dags_test("2025-02-01").returncode == 0  # re-run January
+    after = {
+        (t, m): fingerprint(spark, lake_settings, t, m)
+        for t in ("trips", "trip_features")
+        for m in (jan, feb)
+    }
+    assert after == before
+
+    versions = {t: table_version(spark, f"{lake.silver}/{t}") for t in ("trips", "quarantine")}
+    versions["trip_features"] = table_version(spark, f"{lake.gold}/trip_features")
+    failed = dags_test("2025-04-01")  # March
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0 or "state=failed" in output
+    assert "error: green_tripdata_2025-03.csv: required green columns missing" in output, output[-4000:]
+    assert {t: table_version(spark, f"{lake.silver}/{t}") for t in ("trips", "quarantine")} == {
+        t: versions[t] for t in ("trips", "quarantine")
+    }
+    assert table_version(spark, f"{lake.gold}/trip_features") == versions["trip_features"]
+    assert read_json(lake.report("preprocess", "green", Month.parse("2025-03")))["status"] == "failed"

@@ -1,7 +1,9 @@
 # nyctaxi — every target sets itself up (virtualenv, pinned packages, Maven jars) on a fresh machine.
 SHELL := /bin/bash
 PYTHON ?= python3.11
-VENV := .venv
+VENV ?= .venv
+# Images install without the test tools: `make venv VENV=/opt/nyctaxi/.venv EXTRAS=`.
+EXTRAS ?= [dev]
 BIN := $(VENV)/bin
 SERVICE ?= green
 MONTH ?= 2025-01
@@ -26,17 +28,26 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v java >/dev/null || { echo "error: java (JDK 17+) not found; Spark needs it"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.$(EXTRAS)'
 	touch $@
 
 # S3Proxy: a disk-backed S3-compatible server (checks credentials) for tests and local runs.
 S3PROXY_VERSION := 4.1.0
 S3PROXY_JAR := jars/tools/s3proxy-$(S3PROXY_VERSION)-jar-with-dependencies.jar
-tools: $(S3PROXY_JAR)
+COMPOSE_GO_VERSION := v2.16.2
+COMPOSE_SCHEMA := jars/tools/compose-spec.json
+tools: $(S3PROXY_JAR) $(COMPOSE_SCHEMA)
 $(S3PROXY_JAR): jars/pom.xml
 	mvn --batch-mode --quiet -Dstyle.color=never -f jars/pom.xml dependency:copy \
 	    -Dartifact=org.gaul:s3proxy:$(S3PROXY_VERSION):jar:jar-with-dependencies -DoutputDirectory=tools
 	touch $@
+# The Compose Specification's JSON schema, as published in compose-spec/compose-go (Go module proxy).
+$(COMPOSE_SCHEMA):
+	@command -v go >/dev/null || { echo "error: go not found; it fetches the Compose schema"; exit 1; }
+	mkdir -p jars/tools
+	cp "$$(go mod download -json github.com/compose-spec/compose-go/v2@$(COMPOSE_GO_VERSION) \
+	    | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')/schema/compose-spec.json" $@
+	chmod 644 $@
 
 # Airflow lives in its own virtualenv, as in production (its Spark provider installs
 # pyspark-client, which would clash with the project's pyspark).
@@ -59,13 +70,14 @@ jars/lib/.resolved: jars/pom.xml
 run: setup
 	$(BIN)/nyctaxi run --service $(SERVICE) --month $(MONTH)
 
+LINTED := src tests spark_jobs airflow
 lint: venv
-	$(BIN)/ruff check src tests spark_jobs
-	$(BIN)/ruff format --check src tests spark_jobs
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 format: venv
-	$(BIN)/ruff check --fix src tests spark_jobs
-	$(BIN)/ruff format src tests spark_jobs
+	$(BIN)/ruff check --fix $(LINTED)
+	$(BIN)/ruff format $(LINTED)
 
 test: setup airflow-venv lint
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,0 +1,126 @@
+"""The production stack cannot run here (no Docker engine): check what can be checked. The compose
+file against the Compose Specification's JSON schema, and every name, path and port it and the
+Dockerfiles use against the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from nyctaxi.config import PROJECT_ROOT, Settings
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+SCHEMA = PROJECT_ROOT / "jars" / "tools" / "compose-spec.json"
+DOCKERFILES = {name: PROJECT_ROOT / "docker" / f"Dockerfile.{name}" for name in ("spark", "airflow")}
+DAG = PROJECT_ROOT / "airflow" / "dags" / "nyc_taxi_etl_production_dag.py"
+DAG_VARIABLES = {
+    "NYCTAXI_HOME",
+    "NYCTAXI_PYTHON",
+    "NYCTAXI_SPARK_SUBMIT",
+    "NYCTAXI_JARS_DIR",
+    "NYCTAXI_TASK_RETRIES",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_matches_the_compose_specification(compose):
+    if not SCHEMA.is_file():
+        pytest.fail(f"{SCHEMA} missing: run `make tools`")
+    errors = list(jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).iter_errors(compose))
+    assert [f"{e.json_path}: {e.message}" for e in errors] == []
+
+
+def test_services_of_the_design_with_health_checks_and_order(compose):
+    services = compose["services"]
+    expected = {
+        "postgres", "redis", "minio", "bucket-init", "spark-master", "spark-worker", "airflow-init",
+        "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
+    }  # fmt: skip
+    assert set(services) == expected
+    long_running = expected - {"bucket-init", "airflow-init", "spark-worker"}
+    assert all("healthcheck" in services[name] for name in long_running)
+    assert services["airflow-worker"]["depends_on"]["spark-master"]["condition"] == "service_healthy"
+    assert services["bucket-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+
+
+def test_ports_are_the_documented_ones(compose):
+    published = {
+        name: {int(p.split(":")[0]) for p in service.get("ports", [])}
+        for name, service in compose["services"].items()
+    }
+    assert published["airflow-apiserver"] == {8080}
+    assert published["spark-master"] == {8081, 7077}
+    assert published["spark-worker"] == {8082}
+    assert published["minio"] == {9000, 9001}
+    master = compose["services"]["spark-master"]["command"]
+    assert master[master.index("--port") + 1] == "7077" and master[master.index("--webui-port") + 1] == "8081"
+    connection = json.loads(compose["x-airflow-common"]["environment"]["AIRFLOW_CONN_SPARK_DEFAULT"])
+    assert (connection["host"], connection["port"]) == ("spark://spark-master", 7077)
+    assert compose["x-lake-env"]["NYCTAXI_S3_ENDPOINT"] == "http://minio:9000"
+
+
+def test_every_nyctaxi_variable_is_a_setting_or_a_dag_variable():
+    text = COMPOSE.read_text() + "".join(p.read_text() for p in DOCKERFILES.values()) + DAG.read_text()
+    used = set(re.findall(r"\bNYCTAXI_[A-Z0-9_]*[A-Z0-9]\b", text))
+    settings = {f"NYCTAXI_{name.upper()}" for name in Settings.model_fields}
+    assert used - settings - DAG_VARIABLES == set()
+    assert {"NYCTAXI_LAKE_BRONZE", "NYCTAXI_LAKE_SILVER", "NYCTAXI_LAKE_GOLD", "NYCTAXI_S3_ENDPOINT"} <= used
+
+
+def test_secrets_only_from_the_environment_and_named_in_env_example():
+    text = COMPOSE.read_text()
+    # "$${X}" is the container's own variable, not compose interpolation
+    referenced = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))
+    example = (PROJECT_ROOT / ".env.example").read_text().splitlines()
+    names = {line.split("=", 1)[0] for line in example if line and not line.startswith("#")}
+    assert referenced <= names
+    assert all(line.endswith("=") for line in example if line and not line.startswith("#")), "names only"
+    for key in ("PASSWORD", "SECRET", "FERNET"):
+        for line in text.splitlines():
+            if key in line and ":" in line and not line.strip().startswith("#"):
+                assert "${" in line, f"a literal secret in docker-compose.yml: {line.strip()}"
+
+
+def test_dockerfiles_build_from_official_images_with_existing_sources():
+    spark, airflow = (DOCKERFILES[n].read_text() for n in ("spark", "airflow"))
+    assert "ARG SPARK_IMAGE=apache/spark:" in spark
+    assert not any(
+        "bitnami" in line.lower()
+        for line in (spark + airflow).splitlines()
+        if line.startswith(("FROM", "ARG"))
+    )
+    assert "ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11" in airflow
+    for dockerfile in (spark, airflow):
+        for line in dockerfile.splitlines():
+            if line.startswith("COPY ") and "--from=" not in line:
+                sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
+                assert all((PROJECT_ROOT / s).exists() for s in sources), line
+    # the image's spark-submit path has the layout of pyspark inside a Python 3.11 venv
+    submit = re.search(r"NYCTAXI_SPARK_SUBMIT=(\S+)", airflow).group(1)
+    assert submit.endswith("/lib/python3.11/site-packages/pyspark/bin/spark-submit")
+    import pyspark
+
+    assert (Path(pyspark.__file__).parent / "bin" / "spark-submit").is_file()
+
+
+def test_the_images_use_the_local_setup_targets():
+    for target in (["venv", "VENV=/opt/nyctaxi/.venv", "EXTRAS=", "PYTHON=python3.11"], ["jars"]):
+        done = subprocess.run(["make", "-n", "-B", *target], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    dry = subprocess.run(
+        ["make", "-n", "-B", "venv", "VENV=/opt/nyctaxi/.venv", "EXTRAS="],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "pip install --quiet -c requirements.lock -e '.'" in dry and "/opt/nyctaxi/.venv/bin/pip" in dry

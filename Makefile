@@ -15,7 +15,7 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv airflow-venv jars tools run test lint format clean cluster-up cluster-down cluster-status
+.PHONY: help setup venv airflow-venv jars tools run test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
 help:
 	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
 	@echo "make test   # lint + the whole test suite"
@@ -90,6 +90,12 @@ cluster-down: venv
 
 cluster-status: venv
 	$(BIN)/nyctaxi cluster status
+
+airflow-up: setup airflow-venv
+	scripts/airflow-local.sh up
+
+airflow-down:
+	scripts/airflow-local.sh down
 
 clean:
 	rm -rf lake .pytest_cache .ruff_cache spark-warehouse

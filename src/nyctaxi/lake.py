@@ -23,6 +23,8 @@ from nyctaxi.months import Month
 ZONE_LOOKUP_NAME = "taxi_zone_lookup.csv"
 TRIP_FILE_EXTENSIONS = (".parquet", ".csv.gz", ".csv")
 MANIFEST_SUFFIX = ".manifest.json"
+SILVER_TABLES = ("trips", "quarantine")
+GOLD_TABLES = ("trip_features", "zone_hourly")
 
 
 def spark_uri(uri: str) -> str:
@@ -89,6 +91,14 @@ class Lake:
         return join(folder, found[0])
 
     # ---- silver / gold ----
+    def table(self, name: str) -> str:
+        """Any Delta table of the contract by name: the catalog of which layer holds what."""
+        if name in SILVER_TABLES:
+            return self.silver_table(name)
+        if name in GOLD_TABLES:
+            return self.gold_table(name)
+        raise ValueError(f"unknown table {name!r}: expected one of {SILVER_TABLES + GOLD_TABLES}")
+
     def silver_table(self, name: str) -> str:
         return join(self.silver, name)
 

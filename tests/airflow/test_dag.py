@@ -18,8 +18,9 @@ from nyctaxi.config import PROJECT_ROOT
 from nyctaxi.jobs import JOB_FILES
 from nyctaxi.lake import Lake, create_buckets, read_json
 from nyctaxi.months import Month
-from nyctaxi.tables import read_partition, table_version
+from nyctaxi.tables import table_version
 from tests.conftest import make_settings, shared_file
+from tests.tables import fingerprint
 
 AIRFLOW_BIN = PROJECT_ROOT / ".venv-airflow" / "bin"
 DAGS = PROJECT_ROOT / "airflow" / "dags"
@@ -106,14 +107,6 @@ def airflow_home(tmp_path_factory):
     return home
 
 
-def fingerprint(spark, settings, table: str, month: Month) -> tuple[int, int]:
-    lake = Lake.from_settings(settings)
-    uri = lake.silver_table(table) if table in ("trips", "quarantine") else lake.gold_table(table)
-    frame = read_partition(spark, uri, "green", month, table_version(spark, uri))
-    row = frame.selectExpr("count(*) AS n", "sum(hash(trip_id)) AS h").collect()[0]
-    return row["n"], row["h"]
-
-
 @pytest.mark.slow
 def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_server, airflow_home, tmp_path):
     mirror = tmp_path / "mirror"
@@ -165,7 +158,7 @@ def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_serv
         feat = read_json(lake.report("features", "green", month))
         assert pre["status"] == feat["status"] == "succeeded" and pre["rows_in"] == rows_in
         assert pre["engine"] == standalone.spark_master, "the job ran on the standalone cluster"
-        assert fingerprint(spark, lake_settings, "trip_features", month)[0] == pre["rows_out"]
+        assert fingerprint(spark, lake_settings, "trip_features", "green", month)[1] == pre["rows_out"]
     assert read_json(lake.report("preprocess", "green", jan))["rows_out"] == 44_758
 
     before = {
@@ -181,14 +174,11 @@ def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_serv
     }
     assert after == before
 
-    versions = {t: table_version(spark, f"{lake.silver}/{t}") for t in ("trips", "quarantine")}
-    versions["trip_features"] = table_version(spark, f"{lake.gold}/trip_features")
+    tables = ("trips", "quarantine", "trip_features", "zone_hourly")
+    versions = {t: table_version(spark, lake.table(t)) for t in tables}
     failed = dags_test("2025-04-01")  # March
     output = failed.stdout + failed.stderr
     assert failed.returncode != 0 or "state=failed" in output
     assert "error: green_tripdata_2025-03.csv: required green columns missing" in output, output[-4000:]
-    assert {t: table_version(spark, f"{lake.silver}/{t}") for t in ("trips", "quarantine")} == {
-        t: versions[t] for t in ("trips", "quarantine")
-    }
-    assert table_version(spark, f"{lake.gold}/trip_features") == versions["trip_features"]
+    assert {t: table_version(spark, lake.table(t)) for t in tables} == versions, "silver and gold untouched"
     assert read_json(lake.report("preprocess", "green", Month.parse("2025-03")))["status"] == "failed"

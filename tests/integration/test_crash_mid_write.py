@@ -18,21 +18,13 @@ from nyctaxi.ingest.synthetic import SynthSpec, write_synthetic
 from nyctaxi.jobs import preprocess
 from nyctaxi.lake import Lake
 from nyctaxi.months import Month
-from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings
 from tests.integration.test_spark_submit_tz import settings_env
+from tests.tables import fingerprint
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2024-03")
 ROWS = 200_000
-
-
-def fingerprint(spark, uri: str) -> tuple[int, int, int]:
-    """(version, rows, order-independent hash of trip ids) of the partition."""
-    version = table_version(spark, uri)
-    frame = read_partition(spark, uri, "yellow", MONTH, version)
-    row = frame.selectExpr("count(*) AS n", "sum(hash(trip_id)) AS h").collect()[0]
-    return version, row["n"], row["h"]
 
 
 def data_files(folder: Path) -> set[str]:
@@ -73,7 +65,7 @@ def test_kill_9_mid_write(spark, tmp_path, trial):
     ingest_local_file(settings, str(old_file), "yellow", MONTH)
     old_report = preprocess.run(spark, settings, "yellow", MONTH)
     trips = lake.silver_table("trips")
-    old = fingerprint(spark, trips)
+    old = fingerprint(spark, settings, "trips", "yellow", MONTH)
 
     ingest_local_file(settings, str(new_file), "yellow", MONTH)  # upstream changed: new content
     watch = Path(trips) / "service=yellow" / f"month={MONTH}"
@@ -85,14 +77,14 @@ def test_kill_9_mid_write(spark, tmp_path, trial):
         delay,
     )
 
-    after_kill = fingerprint(spark, trips)
+    after_kill = fingerprint(spark, settings, "trips", "yellow", MONTH)
     if after_kill[0] == old[0]:
         assert after_kill == old, "same version must mean the same partition"
     else:  # the commit landed before the kill: the whole new partition, nothing of the old
         assert after_kill[0] == old[0] + 1 and after_kill[2] != old[2]
 
     new_report = preprocess.run(spark, settings, "yellow", MONTH)
-    rerun = fingerprint(spark, trips)
+    rerun = fingerprint(spark, settings, "trips", "yellow", MONTH)
     assert rerun[1] == new_report.rows_out and new_report.rows_in == ROWS
     assert rerun[2] != old[2] and old_report.rows_in == ROWS
     if trial.startswith("at"):

@@ -17,19 +17,13 @@ from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
-from nyctaxi.tables import read_partition, table_version
 from tests.conftest import SHARED_TLC, make_settings, shared_file
 from tests.integration.test_spark_submit_tz import settings_env
+from tests.tables import latest_partition
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2025-01")
-TABLES = [("silver", "trips"), ("silver", "quarantine"), ("gold", "trip_features"), ("gold", "zone_hourly")]
-
-
-def load(spark, settings, layer: str, table: str):
-    lake = Lake.from_settings(settings)
-    uri = lake.silver_table(table) if layer == "silver" else lake.gold_table(table)
-    return read_partition(spark, uri, "green", MONTH, table_version(spark, uri))
+TABLES = ["trips", "quarantine", "trip_features", "zone_hourly"]
 
 
 @pytest.mark.slow
@@ -76,8 +70,9 @@ def test_pipeline_on_s3_equals_local(spark, s3_server, tmp_path):
     ingest_zone_lookup(local)
     preprocess.run(spark, local, "green", MONTH)
     features.run(spark, local, "green", MONTH)
-    for layer, table in TABLES:
-        expected, actual = load(spark, local, layer, table), load(spark, s3, layer, table)
+    for table in TABLES:
+        expected = latest_partition(spark, local, table, "green", MONTH)
+        actual = latest_partition(spark, s3, table, "green", MONTH)
         assert actual.count() == expected.count() > 0, table
         assert_approx_df_equality(actual, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
 

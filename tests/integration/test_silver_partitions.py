@@ -16,15 +16,13 @@ from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings, shared_file
+from tests.tables import latest_partition
 
 JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
 
 
 def partition(spark, settings, table, month, version=None):
-    uri = Lake.from_settings(settings).silver_table(table)
-    return read_partition(
-        spark, uri, "green", month, table_version(spark, uri) if version is None else version
-    )
+    return latest_partition(spark, settings, table, "green", month, version)
 
 
 def partition_files(settings, month) -> set[str]:

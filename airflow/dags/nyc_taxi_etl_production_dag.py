@@ -47,6 +47,21 @@ SPARK_CONF = {
 }
 SPARK_ENV = {"PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON}
 
+
+def spark_job(task_id: str, job_file: str) -> SparkSubmitOperator:
+    """One of the registry's jobs (nyctaxi.jobs.JOB_FILES), spark-submitted for the run's month."""
+    return SparkSubmitOperator(
+        task_id=task_id,
+        conn_id="spark_default",
+        application=str(HOME / "spark_jobs" / job_file),
+        application_args=JOB_ARGS,
+        name=f"nyctaxi-{task_id}-{SERVICE}-{MONTH}",
+        conf=SPARK_CONF,
+        env_vars=SPARK_ENV,
+        spark_binary=SPARK_SUBMIT,
+    )
+
+
 with DAG(
     dag_id="nyc_taxi_etl_production",
     description="TLC monthly trips: bronze → silver → gold on Spark + Delta",
@@ -81,25 +96,7 @@ with DAG(
         print(f"{service} {month}: {result.action} {result.uri} sha256={result.sha256}")
         return {"uri": result.uri, "sha256": result.sha256, "action": result.action}
 
-    preprocess = SparkSubmitOperator(
-        task_id="preprocess",
-        conn_id="spark_default",
-        application=str(HOME / "spark_jobs" / "data_preprocessing_job.py"),
-        application_args=JOB_ARGS,
-        name="nyctaxi-preprocess-" + SERVICE + "-" + MONTH,
-        conf=SPARK_CONF,
-        env_vars=SPARK_ENV,
-        spark_binary=SPARK_SUBMIT,
-    )
-    features = SparkSubmitOperator(
-        task_id="features",
-        conn_id="spark_default",
-        application=str(HOME / "spark_jobs" / "feature_engineering_job.py"),
-        application_args=JOB_ARGS,
-        name="nyctaxi-features-" + SERVICE + "-" + MONTH,
-        conf=SPARK_CONF,
-        env_vars=SPARK_ENV,
-        spark_binary=SPARK_SUBMIT,
-    )
+    preprocess = spark_job("preprocess", "data_preprocessing_job.py")
+    features = spark_job("features", "feature_engineering_job.py")
 
     ingest(SERVICE, MONTH) >> preprocess >> features

@@ -11,19 +11,17 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from chispa import assert_approx_df_equality
 
-from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from tests.conftest import SHARED_TLC, make_settings, shared_file
+from tests.integration.test_cluster import prepare
 from tests.integration.test_spark_submit_tz import settings_env
-from tests.tables import latest_partition
+from tests.tables import assert_same_tables
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2025-01")
-TABLES = ["trips", "quarantine", "trip_features", "zone_hourly"]
 
 
 @pytest.mark.slow
@@ -66,15 +64,10 @@ def test_pipeline_on_s3_equals_local(spark, s3_server, tmp_path):
     assert report["status"] == "succeeded" and report["outputs"][0]["uri"] == f"s3://gold/{run}/trip_features"
 
     local = make_settings(tmp_path / "local")
-    ingest_local_file(local, str(shared_file("green_tripdata_2025-01.parquet")), "green", MONTH)
-    ingest_zone_lookup(local)
+    prepare(local)
     preprocess.run(spark, local, "green", MONTH)
     features.run(spark, local, "green", MONTH)
-    for table in TABLES:
-        expected = latest_partition(spark, local, table, "green", MONTH)
-        actual = latest_partition(spark, s3, table, "green", MONTH)
-        assert actual.count() == expected.count() > 0, table
-        assert_approx_df_equality(actual, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+    assert_same_tables(spark, local, s3, "green", MONTH)
 
 
 def test_wrong_credentials_are_refused(s3_server, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nyctaxi.ingest.bronze import ingest_local_file
+from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from nyctaxi.tables import read_partition, table_version
@@ -40,11 +40,7 @@ def test_same_hours_under_utc_and_new_york(spark, tmp_path):
     for zone in ("UTC", "America/New_York"):
         settings = make_settings(tmp_path / zone.replace("/", "_"))
         ingest_local_file(settings, str(source), "green", MONTH)
-        Lake.from_settings(settings)
-        os.makedirs(os.path.dirname(Lake.from_settings(settings).zone_lookup()), exist_ok=True)
-        Path(Lake.from_settings(settings).zone_lookup()).write_bytes(
-            shared_file("taxi_zone_lookup.csv").read_bytes()
-        )
+        ingest_zone_lookup(settings)
         env = {**settings_env(settings), "TZ": zone}
         for job in ("preprocess", "features"):
             done = subprocess.run(

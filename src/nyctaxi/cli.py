@@ -55,7 +55,7 @@ def _handled(fn: Callable) -> Callable:
                 f"unexpected {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
             )
 
-    return app.command()(wrapper)
+    return wrapper
 
 
 def _months(month: str | None, months: str | None) -> list[Month]:
@@ -177,22 +177,101 @@ def synth(
 
 
 @command
-def submit(
-    job: Annotated[str, typer.Argument(help="preprocess or features")],
+def validate(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
+    """Check silver and gold of a month against the data expectations (JSON + HTML report in gold)."""
+    from nyctaxi.lake import Lake
+
+    reports = _run_stages(["validate"], service, month, months)
+    lake = Lake.from_settings(Settings())
+    for report in reports:
+        typer.echo(
+            f"  {len(report.summary['expectations'])} expectations passed; report {lake.report('validate', report.service, Month.parse(report.month))}"
+        )
+
+
+@command
+def train(
+    service: ServiceOpt,
+    train_months: Annotated[str, typer.Option(help="YYYY-MM or YYYY-MM..YYYY-MM")],
+    eval_month: Annotated[str, typer.Option(help="YYYY-MM, after the training months")],
+    sample_fraction: Annotated[float, typer.Option(help="train on this share of the rows")] = 1.0,
+    seed: int = 42,
+) -> None:
+    """Train on gold months, evaluate on the next against both baselines, register (MLflow), gate."""
+    from nyctaxi.jobs import train as job
+    from nyctaxi.spark import build_session
+
+    settings = Settings()
+    spec = job.TrainSpec(
+        parse_service(service),
+        parse_month_range(train_months),
+        Month.parse(eval_month),
+        sample_fraction,
+        seed,
+    )
+    spec.check()
+    report = job.run(build_session(settings, "nyctaxi-train"), settings, spec)
+    typer.echo(format_training(report.summary))
+
+
+def format_training(summary: dict) -> str:
+    lines = [f"{'':<18}{'RMSE':>8}{'MAE':>8}{'within 5 min':>14}"]
+    for who, values in summary["metrics"].items():
+        label = f"champion v{values['version']}" if who == "champion" else who.replace("_", " ")
+        lines.append(f"{label:<18}{values['rmse']:>8.3f}{values['mae']:>8.3f}{values['within_5_min']:>14.1%}")
+    alias = "champion" if summary["champion"] else "challenger"
+    lines.append(
+        f"{summary['model_name']} version {summary['model_version']}: {alias} ({summary['decision']})"
+    )
+    return "\n".join(lines)
+
+
+@command
+def score(
     service: ServiceOpt,
     month: Annotated[str, typer.Option(help="YYYY-MM")],
+    model_version: Annotated[
+        str | None, typer.Option(help="registry version (default: the champion)")
+    ] = None,
 ) -> None:
-    """Run a job through spark-submit on NYCTAXI_SPARK_MASTER (any master URL)."""
-    from nyctaxi.jobs import JOB_FILES
+    """Score a month of gold trip_features with the champion (or a version) → gold `predictions`."""
+    from nyctaxi.jobs import score as job
+    from nyctaxi.spark import build_session
+
+    settings = Settings()
+    report = job.run(
+        build_session(settings, "nyctaxi-score"),
+        settings,
+        parse_service(service),
+        Month.parse(month),
+        model_version,
+    )
+    typer.echo(
+        f"score {report.service} {report.month}: {report.rows_out:,} trips scored with "
+        f"{report.summary['model_name']} version {report.summary['model_version']}"
+    )
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@_handled
+def submit(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="a job name: preprocess, features, validate, train, score")],
+    service: ServiceOpt,
+) -> None:
+    """Run a job through spark-submit on NYCTAXI_SPARK_MASTER (any master URL); the job's own
+    options follow (e.g. --month 2025-01, or --train-months … --eval-month …)."""
+    from nyctaxi.jobs import JOB_FILES, parse_job_args
     from nyctaxi.spark import submit_command, submit_env
 
     if job not in JOB_FILES:
         raise InvalidArgument(f"unknown job {job!r}: expected one of {', '.join(JOB_FILES)}")
-    command = submit_command(
-        Settings(),
-        str(JOB_FILES[job]),
-        ["--service", parse_service(service), "--month", str(Month.parse(month))],
-    )
+    argv = ["--service", parse_service(service), *ctx.args]
+    try:
+        parse_job_args(job, argv)  # refuse bad options here, before a JVM starts
+    except SystemExit as exit_:
+        raise typer.Exit(2) from exit_
+    command = submit_command(Settings(), str(JOB_FILES[job]), argv)
     raise typer.Exit(subprocess.call(command, env=submit_env()))
 
 

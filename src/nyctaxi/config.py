@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TLC_PUBLIC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net"
@@ -48,8 +48,20 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=60.0, gt=0)
     http_retries: int = Field(default=5, ge=0)
     http_backoff_s: float = Field(default=1.0, ge=0)
+    # MLflow keeps its own variable name (interfaces.md); embedded default: a SQLite store and an
+    # artifact folder under the working directory.
+    mlflow_tracking_uri: str = Field(
+        default_factory=lambda: f"sqlite:///{Path('mlflow.db').resolve()}",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
+    )
+    mlflow_artifacts: str = "mlartifacts"
+    mlflow_experiment: str = "nyc-taxi-trip-duration"
+    train_workers: int = Field(default=2, ge=1)  # XGBoost barrier tasks (capped by the master's cores)
+    # Validation: a month's trips must be within this share of the previous months' median.
+    volume_tolerance: float = Field(default=0.4, gt=0.0, lt=1.0)
+    volume_reference_months: int = Field(default=3, ge=1)
 
-    @field_validator("lake_bronze", "lake_silver", "lake_gold")
+    @field_validator("lake_bronze", "lake_silver", "lake_gold", "mlflow_artifacts")
     @classmethod
     def _resolve_root(cls, value: str) -> str:
         return _absolute_root(value)

@@ -31,3 +31,7 @@ class RejectionBudgetExceeded(NyctaxiError):
 
 class ContractViolation(NyctaxiError):
     """A frame about to be written does not match its declared schema."""
+
+
+class ValidationFailed(NyctaxiError):
+    """A blocking data expectation failed for a (service, month)."""

@@ -24,7 +24,7 @@ ZONE_LOOKUP_NAME = "taxi_zone_lookup.csv"
 TRIP_FILE_EXTENSIONS = (".parquet", ".csv.gz", ".csv")
 MANIFEST_SUFFIX = ".manifest.json"
 SILVER_TABLES = ("trips", "quarantine")
-GOLD_TABLES = ("trip_features", "zone_hourly")
+GOLD_TABLES = ("trip_features", "zone_hourly", "predictions")
 
 
 def spark_uri(uri: str) -> str:

@@ -195,3 +195,52 @@ GOLD_ZONE_HOURLY = T.StructType(
         T.StructField("total_amount_sum", T.DoubleType()),
     ]
 )
+GOLD_PREDICTIONS = T.StructType(
+    [
+        T.StructField("trip_id", T.StringType()),
+        T.StructField("service", T.StringType()),
+        T.StructField("month", T.StringType()),
+        T.StructField("prediction", T.DoubleType()),
+        T.StructField("model_name", T.StringType()),
+        T.StructField("model_version", T.StringType()),
+    ]
+)
+
+# ---- model (model-and-serving.md) -----------------------------------------------------------------
+# What a caller knows at pickup time: the serving request and the model's input signature.
+# Optional inputs may be null, so MLflow types them double (a pandas int column cannot hold null);
+# everything else the model sees is derived from these.
+MODEL_INPUTS: dict[str, tuple[str, bool]] = {  # name → (MLflow type, required)
+    "service": ("string", True),
+    "pickup_at": ("string", True),  # ISO-8601 wall-clock NYC time, no offset
+    "pu_location_id": ("long", True),
+    "do_location_id": ("long", True),
+    "trip_distance": ("double", True),
+    "passenger_count": ("double", False),
+    "vendor_id": ("double", False),
+    "ratecode_id": ("double", False),
+}
+# The model's feature vector, in order: gold's time and place features (contract §4) of the
+# inputs above. Outcomes (duration, speed, fares, tips, payment type, dropoff) never appear.
+MODEL_FEATURES = (
+    "is_green",
+    "pickup_hour",
+    "pickup_dow",
+    "is_weekend",
+    "is_rush_hour",
+    "is_night",
+    "is_holiday",
+    "pu_location_id",
+    "do_location_id",
+    "pu_borough_code",
+    "do_borough_code",
+    "is_airport_trip",
+    "same_zone",
+    "same_borough",
+    "pu_zone_known",
+    "do_zone_known",
+    "trip_distance",
+    "passenger_count",
+    "vendor_id",
+    "ratecode_id",
+)

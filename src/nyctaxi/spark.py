@@ -107,6 +107,9 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         builder = builder.master(settings.spark_master).config(
             "spark.driver.memory", settings.spark_driver_memory
         )
+        # Python workers (pandas UDFs, XGBoost) run this virtualenv's interpreter, as under submit;
+        # PySpark reads only the environment variable, when the context starts.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in classpath_conf(settings).items():
             builder = builder.config(key, value)
     for key, value in {**session_conf(settings), **s3a_conf(settings)}.items():

@@ -5,47 +5,100 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.errors import NyctaxiError
-from nyctaxi.jobs import features, preprocess
-from nyctaxi.months import Month, parse_service
+from nyctaxi.jobs import features, preprocess, score, train, validate
+from nyctaxi.months import Month, parse_month_range, parse_service
 from nyctaxi.quality.report import RunReport
 from nyctaxi.spark import build_session
 
-JobFn = Callable[[SparkSession, Settings, str, Month], RunReport]
+MONTH = ("--month", {"required": True, "help": "YYYY-MM"})
 
-JOBS: dict[str, JobFn] = {
-    "preprocess": preprocess.run,
-    "features": features.run,
+
+@dataclass(frozen=True)
+class Job:
+    """A job's spark-submit file, its options besides ``--service``, and how they call it."""
+
+    file: Path
+    options: tuple[tuple[str, dict], ...]
+    start: Callable[[SparkSession, Settings, str, argparse.Namespace], RunReport]
+
+
+def _monthly(run: Callable[[SparkSession, Settings, str, Month], RunReport]) -> Callable:
+    return lambda spark, settings, service, args: run(spark, settings, service, Month.parse(args.month))
+
+
+def _train(spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
+    spec = train.TrainSpec(
+        service,
+        parse_month_range(args.train_months),
+        Month.parse(args.eval_month),
+        args.sample_fraction,
+        args.seed,
+    )
+    return train.run(spark, settings, spec)
+
+
+def _score(spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
+    return score.run(spark, settings, service, Month.parse(args.month), args.model_version)
+
+
+_FILES = PROJECT_ROOT / "spark_jobs"
+JOBS: dict[str, Job] = {
+    "preprocess": Job(_FILES / "data_preprocessing_job.py", (MONTH,), _monthly(preprocess.run)),
+    "features": Job(_FILES / "feature_engineering_job.py", (MONTH,), _monthly(features.run)),
+    "validate": Job(_FILES / "data_validation_job.py", (MONTH,), _monthly(validate.run)),
+    "train": Job(
+        _FILES / "model_training_job.py",
+        (
+            ("--train-months", {"required": True, "help": "YYYY-MM or YYYY-MM..YYYY-MM"}),
+            ("--eval-month", {"required": True, "help": "YYYY-MM, after the training months"}),
+            ("--sample-fraction", {"type": float, "default": 1.0, "help": "train on this share of rows"}),
+            ("--seed", {"type": int, "default": 42}),
+        ),
+        _train,
+    ),
+    "score": Job(
+        _FILES / "batch_scoring_job.py",
+        (MONTH, ("--model-version", {"default": None, "help": "registry version (default: the champion)"})),
+        _score,
+    ),
 }
 # The spark-submit entry point of each job (thin files under spark_jobs/).
-JOB_FILES: dict[str, Path] = {
-    "preprocess": PROJECT_ROOT / "spark_jobs" / "data_preprocessing_job.py",
-    "features": PROJECT_ROOT / "spark_jobs" / "feature_engineering_job.py",
-}
+JOB_FILES: dict[str, Path] = {name: job.file for name, job in JOBS.items()}
+# Jobs whose only option is --month: the CLI runs these month by month in one session.
+MONTHLY = tuple(name for name, job in JOBS.items() if job.options == (MONTH,))
 
 
 def run_job(name: str, spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
-    return JOBS[name](spark, settings, service, month)
+    return JOBS[name].start(spark, settings, service, argparse.Namespace(month=str(month)))
+
+
+def parse_job_args(name: str, argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=JOB_FILES[name].name, description=f"nyctaxi job {name!r}")
+    parser.add_argument("--service", required=True)
+    for flag, options in JOBS[name].options:
+        parser.add_argument(flag, **options)
+    return parser.parse_args(argv)
 
 
 def submit_main(name: str, argv: list[str] | None = None) -> int:
     """Entry point of a spark_jobs/ file: parse args → settings → session → job → exit status."""
-    parser = argparse.ArgumentParser(prog=JOB_FILES[name].name, description=f"nyctaxi job {name!r}")
-    parser.add_argument("--service", required=True)
-    parser.add_argument("--month", required=True)
-    args = parser.parse_args(argv)
+    args = parse_job_args(name, argv)
     try:
-        service, month = parse_service(args.service), Month.parse(args.month)
+        service = parse_service(args.service)
         settings = Settings()
-        spark = build_session(settings, f"nyctaxi-{name}-{service}-{month}")
-        report = run_job(name, spark, settings, service, month)
+        spark = build_session(settings, f"nyctaxi-{name}-{service}")
+        report = JOBS[name].start(spark, settings, service, args)
     except NyctaxiError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{name} {service} {month}: {report.status}, rows in {report.rows_in}, out {report.rows_out}")
+    print(
+        f"{name} {service} {report.month}: {report.status}, rows in {report.rows_in}, out {report.rows_out}"
+    )
     return 0

@@ -10,7 +10,7 @@ from nyctaxi.errors import MissingInput
 from nyctaxi.holidays_calendar import federal_holidays
 from nyctaxi.lake import Lake, exists, manifest_uri, read_json
 from nyctaxi.months import Month
-from nyctaxi.quality.report import RunReport, save_report
+from nyctaxi.quality.report import RunReport, reporting
 from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
 from nyctaxi.tables import (
     check_schema,
@@ -25,14 +25,8 @@ from nyctaxi.transform.features import build_trip_features, build_zone_hourly
 def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
     lake = Lake.from_settings(settings)
     report = RunReport("features", service, str(month), engine=spark.sparkContext.master)
-    try:
+    with reporting(lake, report):
         _features(spark, lake, report, month)
-    except Exception as error:
-        report.finish(error)
-        save_report(lake, report)
-        raise
-    report.finish()
-    save_report(lake, report)
     return report
 
 

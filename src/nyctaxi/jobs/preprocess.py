@@ -10,7 +10,7 @@ from nyctaxi.config import Settings
 from nyctaxi.errors import BadSourceFile, RejectionBudgetExceeded
 from nyctaxi.lake import Lake, exists, manifest_uri, read_json
 from nyctaxi.months import Month
-from nyctaxi.quality.report import RunReport, save_report
+from nyctaxi.quality.report import RunReport, reporting
 from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS
 from nyctaxi.tables import check_schema, read_trip_file, table_version, write_partition
 from nyctaxi.transform.normalise import map_columns, normalise
@@ -42,14 +42,8 @@ def budget_error(report: RunReport, limit: float) -> RejectionBudgetExceeded:
 def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
     lake = Lake.from_settings(settings)
     report = RunReport("preprocess", service, str(month), engine=spark.sparkContext.master)
-    try:
+    with reporting(lake, report):
         _preprocess(spark, settings, lake, report, month)
-    except Exception as error:
-        report.finish(error)
-        save_report(lake, report)
-        raise
-    report.finish()
-    save_report(lake, report)
     return report
 
 

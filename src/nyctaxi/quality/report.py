@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from html import escape
 
 from nyctaxi.lake import Lake, read_json, write_json_atomic
 from nyctaxi.months import Month
@@ -31,6 +34,7 @@ class RunReport:
     outputs: list[dict] = field(default_factory=list)
     status: str = "running"
     error: str | None = None
+    summary: dict = field(default_factory=dict)  # stage-specific results (metrics, model version…)
 
     def finish(self, error: Exception | None = None) -> RunReport:
         self.finished_at = utc_now()
@@ -46,6 +50,19 @@ def save_report(lake: Lake, report: RunReport) -> str:
     uri = lake.report(report.stage, report.service, Month.parse(report.month))
     write_json_atomic(uri, report.to_dict())
     return uri
+
+
+@contextmanager
+def reporting(lake: Lake, report: RunReport) -> Iterator[RunReport]:
+    """Save ``report`` when the block ends: succeeded, or failed with the error (then re-raised)."""
+    try:
+        yield report
+    except Exception as error:
+        report.finish(error)
+        save_report(lake, report)
+        raise
+    report.finish()
+    save_report(lake, report)
 
 
 def load_report(lake: Lake, stage: str, service: str, month: Month) -> dict:
@@ -79,3 +96,29 @@ def format_report(report: dict) -> str:
     if report.get("error"):
         lines.append(f"  error             {report['error']}")
     return "\n".join(lines)
+
+
+def validation_html(report: RunReport) -> str:
+    """A self-contained HTML page of a validation run: the verdict, then every expectation."""
+    summary = report.summary
+    rows = "".join(
+        f"<tr class='{escape(r['status'])}'><td>{escape(r['table'])}</td><td>{escape(str(r['column']))}</td>"
+        f"<td>{escape(r['expectation'])}</td><td>{escape(r['status'])}</td><td>{escape(r['message'])}</td></tr>"
+        for r in summary["expectations"]
+    )
+    facts = "".join(
+        f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>"
+        for k, v in summary["month"].items()
+        if k != "_context"
+    )
+    verdict = f"{summary['failed']} failed" if summary["failed"] else "all passed"
+    title = f"validation {escape(report.service)} {escape(report.month)}: {verdict}"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>body{{font-family:sans-serif}}td,th{{padding:2px 8px}}"
+        ".failed{background:#fdd}.passed{background:#efe}</style></head><body>"
+        f"<h1>{title}</h1><p>{len(summary['expectations'])} expectations, run at {escape(report.started_at)}</p>"
+        f"<h2>Month</h2><table>{facts}</table><h2>Expectations</h2>"
+        "<table><tr><th>table</th><th>column</th><th>expectation</th><th>status</th><th>message</th></tr>"
+        f"{rows}</table></body></html>\n"
+    )

@@ -1,0 +1,162 @@
+"""Job `train`: gold trip_features → XGBoost on Spark, both baselines and the current champion on
+the same evaluation rows, one MLflow run, a registered version and the champion gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from nyctaxi.config import Settings
+from nyctaxi.errors import InvalidArgument, MissingInput
+from nyctaxi.lake import Lake, exists
+from nyctaxi.ml import registry
+from nyctaxi.ml.evaluation import LABEL, metrics, with_linear_baseline, with_median_baseline
+from nyctaxi.ml.features import ZoneState, filter_training_rows, model_vectors
+from nyctaxi.ml.model import TripDurationModel
+from nyctaxi.ml.scoring import with_predictions
+from nyctaxi.ml.training import fit_booster
+from nyctaxi.months import Month
+from nyctaxi.quality.report import RunReport, load_report, reporting
+from nyctaxi.tables import read_partition, read_zone_lookup, table_version
+
+PLOT_POINTS = 5_000  # evaluation trips drawn in the predicted-vs-actual plot
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    service: str
+    train_months: list[Month]
+    eval_month: Month
+    sample_fraction: float = 1.0  # < 1 trains on a sample (e.g. to check the gate keeps a weak model out)
+    seed: int = 42
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        if not self.train_months:
+            raise InvalidArgument("no training months given (--train-months 2025-01[..2025-03])")
+        if self.eval_month <= max(self.train_months):
+            raise InvalidArgument(
+                f"evaluation month {self.eval_month} must come after the training months "
+                f"({', '.join(map(str, self.train_months))}): the protocol evaluates on a later month"
+            )
+        if not 0.0 < self.sample_fraction <= 1.0:
+            raise InvalidArgument(f"sample fraction {self.sample_fraction} is not in (0, 1]")
+
+
+@dataclass
+class Evaluation:
+    """What the gate and the run log need: metrics per predictor, on the same evaluation rows."""
+
+    results: dict[str, dict[str, float]]
+    model: TripDurationModel
+    train_rows: int
+    by_hour: object = None
+    sample: object = None
+
+
+def run(spark: SparkSession, settings: Settings, spec: TrainSpec) -> RunReport:
+    spec.check()
+    lake = Lake.from_settings(settings)
+    report = RunReport("train", spec.service, str(spec.eval_month), engine=spark.sparkContext.master)
+    with reporting(lake, report):
+        _train(spark, settings, lake, report, spec)
+    return report
+
+
+def _read_months(spark: SparkSession, uri: str, service: str, months: list[Month], version: int) -> DataFrame:
+    frames = [read_partition(spark, uri, service, month, version) for month in months]
+    return reduce(DataFrame.unionByName, frames)
+
+
+def _bronze_sha256(lake: Lake, service: str, month: Month) -> str | None:
+    """The sha256 of the month's bronze file, as its preprocess run recorded it."""
+    if not exists(lake.report("preprocess", service, month)):
+        return None
+    inputs = load_report(lake, "preprocess", service, month).get("inputs", [])
+    return next((item["sha256"] for item in inputs if item.get("sha256")), None)
+
+
+def _train(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, spec: TrainSpec) -> None:
+    from nyctaxi.ml.tracking import log_training_run  # MLflow is imported only by jobs that use it
+
+    uri = lake.gold_table("trip_features")
+    version = table_version(spark, uri)
+    months = [*spec.train_months, spec.eval_month]
+    report.inputs = [
+        {"table": "trip_features", "uri": uri, "version": version, "months": list(map(str, months))}
+    ]
+    report.inputs += [
+        {"month": str(m), "bronze_sha256": _bronze_sha256(lake, spec.service, m)} for m in months
+    ]
+    zones = ZoneState.from_lookup(read_zone_lookup(spark, lake.zone_lookup()))
+    train = filter_training_rows(_read_months(spark, uri, spec.service, spec.train_months, version))
+    if spec.sample_fraction < 1.0:
+        train = train.sample(fraction=spec.sample_fraction, seed=spec.seed)
+    rows = filter_training_rows(_read_months(spark, uri, spec.service, [spec.eval_month], version))
+    train, rows = (df.persist(StorageLevel.MEMORY_AND_DISK) for df in (train, rows))
+    try:
+        evaluation = _evaluate(spark, settings, spec, zones, train, rows)
+    finally:
+        train.unpersist()
+        rows.unpersist()
+    report.rows_in, report.rows_out = evaluation.train_rows, evaluation.results["model"]["rows"]
+    report.summary = log_training_run(settings, spec, evaluation, report.inputs)
+
+
+def _evaluate(
+    spark: SparkSession,
+    settings: Settings,
+    spec: TrainSpec,
+    zones: ZoneState,
+    train: DataFrame,
+    rows: DataFrame,
+) -> Evaluation:
+    train_rows = train.count()
+    for name, count in (("training", train_rows), ("evaluation", rows.count())):
+        if count == 0:
+            raise MissingInput(
+                f"no {name} rows in gold trip_features for {spec.service}: run `nyctaxi run` first"
+            )
+    workers = min(settings.train_workers, spark.sparkContext.defaultParallelism)
+    booster = fit_booster(model_vectors(train, zones), workers, spec.seed)
+    model = TripDurationModel(
+        booster,
+        zones,
+        {"service": spec.service, "train_months": list(map(str, spec.train_months)), "seed": spec.seed},
+    )
+    scored = with_predictions(model_vectors(rows, zones), booster).persist(StorageLevel.MEMORY_AND_DISK)
+    results = {
+        "model": metrics(scored),
+        "median_baseline": metrics(with_median_baseline(train, rows)),
+        "linear_baseline": metrics(with_linear_baseline(train, rows)),
+    }
+    champion = _champion_metrics(settings, rows)
+    if champion is not None:
+        results["champion"] = champion
+    by_hour = scored.groupBy("pickup_hour").agg(
+        F.sqrt(F.avg((F.col("prediction") - F.col(LABEL)) ** 2)).alias("rmse"),
+        F.avg(F.abs(F.col("prediction") - F.col(LABEL))).alias("mae"),
+    )
+    share = min(1.0, PLOT_POINTS / results["model"]["rows"])
+    sample = scored.select(LABEL, "prediction").sample(fraction=share, seed=spec.seed)
+    evaluation = Evaluation(results, model, train_rows, by_hour.toPandas(), sample.toPandas())
+    scored.unpersist()
+    return evaluation
+
+
+def _champion_metrics(settings: Settings, rows: DataFrame) -> dict[str, float] | None:
+    """The current champion on the same rows (with its own zone state), or None without one."""
+    from nyctaxi.ml.pyfunc import load_model
+
+    client = registry.connect(settings)
+    champion = registry.version_by_alias(client, registry.CHAMPION)
+    if champion is None:
+        return None
+    model = load_model(registry.model_uri(champion.version))
+    return metrics(with_predictions(model_vectors(rows, model.zones), model.booster)) | {
+        "version": int(champion.version)
+    }

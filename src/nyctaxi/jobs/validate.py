@@ -1,0 +1,151 @@
+"""Job `validate`: the data expectations of one (service, month) over silver and gold; a JSON + HTML
+report in the lake; a clear failure naming each broken expectation (blocks training in the DAG)."""
+
+from __future__ import annotations
+
+import statistics
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from nyctaxi.config import Settings
+from nyctaxi.errors import ValidationFailed
+from nyctaxi.lake import Lake, spark_uri, write_bytes_atomic
+from nyctaxi.months import Month
+from nyctaxi.quality import expectations as ex
+from nyctaxi.quality.report import RunReport, reporting, validation_html
+from nyctaxi.schemas import SILVER_TRIPS
+from nyctaxi.tables import read_partition, table_version
+
+NULLABLE_SILVER = [f.name for f in SILVER_TRIPS.fields if f.name not in ex.SILVER_NOT_NULL]
+
+
+def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
+    lake = Lake.from_settings(settings)
+    report = RunReport("validate", service, str(month), engine=spark.sparkContext.master)
+    with reporting(lake, report):
+        _validate(spark, settings, lake, report, month)
+    return report
+
+
+def _latest(spark: SparkSession, lake: Lake, report: RunReport, table: str, month: Month) -> DataFrame:
+    uri = lake.table(table)
+    version = table_version(spark, uri)
+    report.inputs.append({"table": table, "uri": uri, "version": version})
+    return read_partition(spark, uri, report.service, month, version)
+
+
+def _previous_months(month: Month, count: int) -> list[str]:
+    months, current = [], month
+    for _ in range(count):
+        current = Month(current.year - (current.month == 1), (current.month - 2) % 12 + 1)
+        months.append(str(current))
+    return months
+
+
+def _null_shares(df: DataFrame) -> dict[str, float | None]:
+    row = df.agg(*[F.avg(F.col(c).isNull().cast("double")).alias(c) for c in NULLABLE_SILVER]).first()
+    return {c: row[c] for c in NULLABLE_SILVER}
+
+
+def _reference(spark: SparkSession, trips: dict, service: str, months: list[str]) -> DataFrame:
+    """Silver trips of the previous months (same table version as the month under test)."""
+    frame = spark.read.format("delta").option("versionAsOf", trips["version"]).load(spark_uri(trips["uri"]))
+    return frame.where((F.col("service") == service) & F.col("month").isin(months))
+
+
+def month_summary(
+    spark: SparkSession, settings: Settings, report: RunReport, frames: dict[str, DataFrame]
+) -> dict:
+    """The month-level facts the month expectations judge, and the reference they compare with."""
+    counts = {name: frame.count() for name, frame in frames.items()}
+    previous = _previous_months(Month.parse(report.month), settings.volume_reference_months)
+    reference = _reference(spark, report.inputs[0], report.service, previous).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    try:
+        volumes = {row["month"]: row["count"] for row in reference.groupBy("month").count().collect()}
+        reference_nulls = _null_shares(reference) if volumes else {}
+    finally:
+        reference.unpersist()
+    current_nulls = _null_shares(frames["trips"])
+    silver, quarantined = counts["trips"], counts["quarantine"]
+    usual = statistics.median(volumes.values()) if volumes else None
+    summary = {
+        "silver_rows": silver,
+        "gold_rows": counts["trip_features"],
+        "zone_hourly_rows": counts["zone_hourly"],
+        "gold_minus_silver_rows": counts["trip_features"] - silver,
+        "quarantine_share": quarantined / (silver + quarantined) if silver + quarantined else 0.0,
+        "volume_ratio": silver / usual if usual else None,
+    }
+    for column in NULLABLE_SILVER:
+        before = reference_nulls.get(column)
+        now = current_nulls[column]
+        summary[f"null_share_increase__{column}"] = None if before is None or now is None else now - before
+    context = {
+        "reference_volumes": volumes,
+        "null_shares": current_nulls,
+        "reference_null_shares": reference_nulls,
+    }
+    return summary | {"_context": context}
+
+
+def _summary_frame(spark: SparkSession, summary: dict, schema) -> DataFrame:
+    struct = T.StructType(
+        [T.StructField(name, column.dtype.type, True) for name, column in schema.columns.items()]
+    )
+    return spark.createDataFrame([{k: summary[k] for k in schema.columns}], struct)
+
+
+def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, month: Month) -> None:
+    tables = ("trips", "quarantine", "trip_features", "zone_hourly")
+    frames = {name: _latest(spark, lake, report, name, month) for name in tables}
+    for name in ("trips", "trip_features"):
+        frames[name] = frames[name].persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        results = ex.evaluate(ex.silver_trips_schema(month), frames["trips"])
+        results += ex.evaluate(ex.gold_features_schema(month), frames["trip_features"])
+        summary = month_summary(spark, settings, report, frames)
+    finally:
+        for frame in frames.values():
+            frame.unpersist()
+    schema = ex.month_schema(settings.max_reject_fraction, settings.volume_tolerance, NULLABLE_SILVER)
+    results += ex.evaluate(schema, _summary_frame(spark, summary, schema))
+    failed = [r for r in results if r["status"] == "failed"]
+    report.rows_in = report.rows_out = summary["silver_rows"]
+    report.summary = {"expectations": results, "failed": len(failed), "month": summary}
+    html_uri = lake.report("validate", report.service, month).removesuffix(".json") + ".html"
+    report.outputs.append({"report": "html", "uri": html_uri})
+    write_bytes_atomic(html_uri, validation_html(report).encode())
+    if failed:
+        raise ValidationFailed(failure_message(report.service, month, failed, summary))
+
+
+def _explain(result: dict, summary: dict) -> str:
+    """One failed expectation in words, with the numbers behind month-level ones."""
+    column, context = result["column"], summary["_context"]
+    if column == "volume_ratio":
+        volumes = context["reference_volumes"]
+        usual = statistics.median(volumes.values())
+        return (
+            f"{summary['silver_rows']:,} trips is {summary['volume_ratio']:.0%} of the usual "
+            f"{usual:,.0f} (median of {', '.join(sorted(volumes))}); expected {result['expectation']}"
+        )
+    if column and column.startswith("null_share_increase__"):
+        name = column.removeprefix("null_share_increase__")
+        return (
+            f"silver column {name} is {context['null_shares'][name]:.0%} null, "
+            f"was {context['reference_null_shares'][name]:.0%} in the previous months"
+        )
+    if result["table"] == "month":
+        return f"{column} = {summary.get(column)!r}, expected {result['expectation']}"
+    return f"{result['table']}.{column}: {result['expectation']} ({result['message']})"
+
+
+def failure_message(service: str, month: Month, failed: list[dict], summary: dict) -> str:
+    shown = "; ".join(_explain(result, summary) for result in failed[:5])
+    more = f" (+{len(failed) - 5} more)" if len(failed) > 5 else ""
+    return f"validation of {service} {month} failed: {len(failed)} expectation(s): {shown}{more}"

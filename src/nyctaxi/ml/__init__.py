@@ -1,0 +1,1 @@
+"""Model training, evaluation, registry and batch scoring (model-and-serving.md)."""

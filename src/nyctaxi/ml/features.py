@@ -1,0 +1,143 @@
+"""The model's feature vector (``schemas.MODEL_FEATURES``), computed two ways from one definition.
+
+- On Spark from gold ``trip_features`` (training, evaluation, batch scoring): gold already holds
+  the time and place features, so the vector is gold's columns, encoded as numbers.
+- With pandas from the request inputs (serving, the MLflow model): the same rules as
+  ``transform.features``, using its constants, so serving needs neither Spark nor a JVM.
+
+A parity test over real trips checks that both give the same vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from nyctaxi.holidays_calendar import federal_holidays
+from nyctaxi.schemas import MODEL_FEATURES, MODEL_INPUTS
+from nyctaxi.transform.features import AIRPORT_ZONES, NIGHT_END, NIGHT_START, RUSH_HOURS, UNKNOWN_ZONES
+
+# model-and-serving.md: a trip of 1–60 minutes between two known-or-unknown NYC zones (1..263).
+MIN_DURATION_MIN, MAX_DURATION_MIN = 1.0, 60.0
+FIRST_ZONE, LAST_ZONE = 1, 263
+
+
+@dataclass(frozen=True)
+class ZoneState:
+    """The preprocessing state the model carries: each zone's borough and the boroughs' codes."""
+
+    boroughs: Mapping[int, str]
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return sorted(set(self.boroughs.values()))
+
+    def codes(self) -> dict[str, int]:
+        return {name: code for code, name in enumerate(self.vocabulary)}
+
+    def to_dict(self) -> dict:
+        return {"boroughs": {str(zone): name for zone, name in sorted(self.boroughs.items())}}
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> ZoneState:
+        return cls({int(zone): name for zone, name in payload["boroughs"].items()})
+
+    @classmethod
+    def from_lookup(cls, zones: DataFrame) -> ZoneState:
+        rows = zones.select("LocationID", "Borough").collect()
+        return cls({row.LocationID: row.Borough for row in rows if row.LocationID is not None})
+
+
+def training_rows(df: DataFrame) -> Column:
+    """The spec's row filter for training and evaluation (same rows on both sides)."""
+    return (
+        F.col("duration_min").between(MIN_DURATION_MIN, MAX_DURATION_MIN)
+        & F.col("pu_location_id").between(FIRST_ZONE, LAST_ZONE)
+        & F.col("do_location_id").between(FIRST_ZONE, LAST_ZONE)
+    )
+
+
+def filter_training_rows(df: DataFrame) -> DataFrame:
+    return df.where(training_rows(df))
+
+
+def _number(column: Column) -> Column:
+    """Booleans and integers as doubles; a missing value is NaN, XGBoost's "missing"."""
+    return F.coalesce(column.cast("double"), F.lit(float("nan")))
+
+
+def with_model_features(gold: DataFrame, zones: ZoneState) -> DataFrame:
+    """Gold trip_features → the same rows with the model's feature columns (as doubles)."""
+    codes = F.create_map(
+        *[item for name, code in zones.codes().items() for item in (F.lit(name), F.lit(code))]
+    )
+    derived = {
+        "is_green": F.col("service") == "green",
+        "pu_borough_code": codes[F.col("pu_borough")],
+        "do_borough_code": codes[F.col("do_borough")],
+    }
+    return gold.withColumns(
+        {name: _number(derived[name] if name in derived else F.col(name)) for name in MODEL_FEATURES}
+    )
+
+
+def request_features(inputs: pd.DataFrame, zones: ZoneState) -> pd.DataFrame:
+    """Request inputs (``schemas.MODEL_INPUTS``) → feature vectors, exactly as gold derives them."""
+    pickup = pd.to_datetime(inputs["pickup_at"], format="ISO8601")
+    hour, dow = pickup.dt.hour, pickup.dt.dayofweek + 1  # ISO: 1 = Monday … 7 = Sunday
+    weekend = dow >= 6
+    years = sorted({int(year) for year in pickup.dt.year.unique()})
+    holidays = set(federal_holidays(years)) if years else set()
+    pu, do = inputs["pu_location_id"].astype("Int64"), inputs["do_location_id"].astype("Int64")
+    codes = zones.codes()
+    pu_code = pu.map(zones.boroughs).map(codes)
+    do_code = do.map(zones.boroughs).map(codes)
+    pu_known, do_known = ~pu.isin(UNKNOWN_ZONES), ~do.isin(UNKNOWN_ZONES)
+    features = {
+        "is_green": inputs["service"] == "green",
+        "pickup_hour": hour,
+        "pickup_dow": dow,
+        "is_weekend": weekend,
+        "is_rush_hour": ~weekend & hour.isin(RUSH_HOURS),
+        "is_night": (hour >= NIGHT_START) | (hour < NIGHT_END),
+        "is_holiday": pickup.dt.date.isin(holidays),
+        "pu_location_id": pu,
+        "do_location_id": do,
+        "pu_borough_code": pu_code,
+        "do_borough_code": do_code,
+        "is_airport_trip": pu.isin(AIRPORT_ZONES) | do.isin(AIRPORT_ZONES),
+        "same_zone": pu == do,
+        "same_borough": pu_known & do_known & (pu_code == do_code),
+        "pu_zone_known": pu_known,
+        "do_zone_known": do_known,
+        "trip_distance": inputs["trip_distance"],
+        "passenger_count": inputs.get("passenger_count"),
+        "vendor_id": inputs.get("vendor_id"),
+        "ratecode_id": inputs.get("ratecode_id"),
+    }
+    return pd.DataFrame(
+        {name: _floats(features[name], inputs.index) for name in MODEL_FEATURES}, index=inputs.index
+    )
+
+
+def _floats(values, index: pd.Index) -> np.ndarray:
+    """Any column (bool, nullable int, absent) as float64 with NaN for missing, like ``_number``."""
+    series = pd.Series(values, index=index, dtype="object" if values is None else None)
+    return series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def request_inputs(gold: DataFrame) -> DataFrame:
+    """What a caller would have sent for each gold trip (the serving request / model input)."""
+    columns = {name: F.col(name) for name in MODEL_INPUTS}
+    columns["pickup_at"] = F.date_format("pickup_at", "yyyy-MM-dd'T'HH:mm:ss")
+    return gold.select(*[column.alias(name) for name, column in columns.items()])
+
+
+def model_vectors(gold: DataFrame, zones: ZoneState) -> DataFrame:
+    """Only what scoring needs: trip_id, the label (for evaluation) and the feature columns."""
+    return with_model_features(gold, zones).select("trip_id", "duration_min", *MODEL_FEATURES)

@@ -1,0 +1,62 @@
+"""The trained model as it is served: a native XGBoost booster plus its small preprocessing state.
+
+No Spark or JVM is needed to load or apply it. Training evaluates, batch scoring scores and
+serving answers with the same ``predict_features`` so their numbers agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from nyctaxi.ml.features import ZoneState, request_features
+from nyctaxi.schemas import MODEL_FEATURES
+
+BOOSTER_FILE, STATE_FILE = "booster.ubj", "state.json"
+
+
+def predict_matrix(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
+    """Minutes per row; never negative (a duration cannot be)."""
+    matrix = features[list(MODEL_FEATURES)].to_numpy(dtype=np.float32)
+    raw = booster.inplace_predict(matrix, missing=np.nan)
+    return np.clip(raw.astype(np.float64), 0.0, None)
+
+
+@dataclass
+class TripDurationModel:
+    booster: xgb.Booster
+    zones: ZoneState
+    metadata: dict
+
+    def predict_features(self, features: pd.DataFrame) -> np.ndarray:
+        return predict_matrix(self.booster, features)
+
+    def predict(self, inputs: pd.DataFrame) -> np.ndarray:
+        """Request inputs (``schemas.MODEL_INPUTS``) → predicted minutes."""
+        return self.predict_features(request_features(inputs, self.zones))
+
+    def save(self, folder: str) -> str:
+        os.makedirs(folder, exist_ok=True)
+        self.booster.save_model(os.path.join(folder, BOOSTER_FILE))
+        state = {"features": list(MODEL_FEATURES), **self.zones.to_dict(), "metadata": self.metadata}
+        with open(os.path.join(folder, STATE_FILE), "w") as handle:
+            json.dump(state, handle, indent=2, sort_keys=True)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str) -> TripDurationModel:
+        with open(os.path.join(folder, STATE_FILE)) as handle:
+            state = json.load(handle)
+        if state["features"] != list(MODEL_FEATURES):
+            raise ValueError(
+                f"model in {folder} was trained on features {state['features']}, "
+                f"this code computes {list(MODEL_FEATURES)}"
+            )
+        booster = xgb.Booster()
+        booster.load_model(os.path.join(folder, BOOSTER_FILE))
+        return cls(booster, ZoneState.from_dict(state), state.get("metadata", {}))

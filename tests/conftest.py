@@ -12,6 +12,7 @@ from nyctaxi.config import PROJECT_ROOT, Settings
 
 SHARED_TLC = (PROJECT_ROOT.parent / "shared" / "data" / "tlc").resolve()
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # network traffic in tests stays on 127.0.0.1
 
 
 def shared_file(name: str) -> Path:
@@ -34,6 +35,8 @@ def make_settings(root: Path, **overrides) -> Settings:
         "spark_master": "local[2]",
         "spark_shuffle_partitions": 4,
         "http_backoff_s": 0.01,
+        "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
+        "mlflow_artifacts": str(root / "mlartifacts"),
     }
     return Settings(**{**values, **overrides})
 
@@ -105,3 +108,14 @@ def standalone(tmp_path_factory):
     finally:
         stopped = cluster.down(settings)
         assert len(stopped) == 2, stopped
+
+
+@pytest.fixture(scope="session")
+def real_gold(spark, tmp_path_factory) -> Settings:
+    """A lake with the real green 2025-01 and 2025-02 through gold (and an empty MLflow store):
+    the reference case of the model contract. Tests that register models copy it first."""
+    from tests.pipeline import build_gold
+
+    settings = make_settings(tmp_path_factory.mktemp("real-gold"))
+    build_gold(spark, settings, "green", ("2025-01", "2025-02"))
+    return settings

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_TLC, make_settings, shared_file
-from tests.integration.test_spark_submit_tz import settings_env
+from tests.pipeline import settings_env
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 

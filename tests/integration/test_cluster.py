@@ -10,21 +10,15 @@ from pathlib import Path
 import pytest
 
 from nyctaxi import cluster
-from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
-from tests.conftest import make_settings, shared_file
-from tests.integration.test_spark_submit_tz import settings_env
+from tests.conftest import make_settings
+from tests.pipeline import prepare, settings_env
 from tests.tables import assert_same_tables
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2025-01")
-
-
-def prepare(settings) -> None:
-    ingest_local_file(settings, str(shared_file("green_tripdata_2025-01.parquet")), "green", MONTH)
-    ingest_zone_lookup(settings)
 
 
 @pytest.mark.slow

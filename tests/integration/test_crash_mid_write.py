@@ -19,7 +19,7 @@ from nyctaxi.jobs import preprocess
 from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from tests.conftest import make_settings
-from tests.integration.test_spark_submit_tz import settings_env
+from tests.pipeline import settings_env
 from tests.tables import fingerprint
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))

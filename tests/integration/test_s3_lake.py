@@ -16,8 +16,7 @@ from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from tests.conftest import SHARED_TLC, make_settings, shared_file
-from tests.integration.test_cluster import prepare
-from tests.integration.test_spark_submit_tz import settings_env
+from tests.pipeline import prepare, settings_env
 from tests.tables import assert_same_tables
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))

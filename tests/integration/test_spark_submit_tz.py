@@ -3,7 +3,6 @@ hour-of-day histogram is the same and equals the wall-clock hours of the source 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,21 +15,10 @@ from nyctaxi.months import Month
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings, shared_file
 from tests.integration.contract_reference import silver_hour_histogram
+from tests.pipeline import settings_env
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2025-01")
-
-
-def settings_env(settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NYCTAXI_")}
-    env.update(
-        NYCTAXI_LAKE_BRONZE=settings.lake_bronze,
-        NYCTAXI_LAKE_SILVER=settings.lake_silver,
-        NYCTAXI_LAKE_GOLD=settings.lake_gold,
-        NYCTAXI_SPARK_MASTER="local[2]",
-        NYCTAXI_SPARK_SHUFFLE_PARTITIONS="4",
-    )
-    return env
 
 
 @pytest.mark.slow

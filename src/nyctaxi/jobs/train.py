@@ -9,6 +9,7 @@ from functools import reduce
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from xgboost.spark.utils import _get_max_num_concurrent_tasks
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument, MissingInput
@@ -56,6 +57,12 @@ class Evaluation:
     train_rows: int
     by_hour: object = None
     sample: object = None
+
+
+def task_slots(spark: SparkSession) -> int:
+    """Tasks the master can run at once now. XGBoost trains in a barrier stage that needs one slot
+    per worker (defaultParallelism says 2 on a 1-core standalone worker and would wait forever)."""
+    return _get_max_num_concurrent_tasks(spark.sparkContext)
 
 
 def run(spark: SparkSession, settings: Settings, spec: TrainSpec) -> RunReport:
@@ -121,7 +128,7 @@ def _evaluate(
             raise MissingInput(
                 f"no {name} rows in gold trip_features for {spec.service}: run `nyctaxi run` first"
             )
-    workers = min(settings.train_workers, spark.sparkContext.defaultParallelism)
+    workers = max(1, min(settings.train_workers, task_slots(spark)))
     booster = fit_booster(model_vectors(train, zones), workers, spec.seed)
     model = TripDurationModel(
         booster,

@@ -86,6 +86,7 @@ def month_summary(
         now = current_nulls[column]
         summary[f"null_share_increase__{column}"] = None if before is None or now is None else now - before
     context = {
+        "volume_tolerance": settings.volume_tolerance,
         "reference_volumes": volumes,
         "null_shares": current_nulls,
         "reference_null_shares": reference_nulls,
@@ -129,10 +130,11 @@ def _explain(result: dict, summary: dict) -> str:
     column, context = result["column"], summary["_context"]
     if column == "volume_ratio":
         volumes = context["reference_volumes"]
-        usual = statistics.median(volumes.values())
+        usual, tolerance = statistics.median(volumes.values()), context["volume_tolerance"]
         return (
             f"{summary['silver_rows']:,} trips is {summary['volume_ratio']:.0%} of the usual "
-            f"{usual:,.0f} (median of {', '.join(sorted(volumes))}); expected {result['expectation']}"
+            f"{usual:,.0f} (median of {', '.join(sorted(volumes))}); expected "
+            f"{1 - tolerance:.0%}–{1 / (1 - tolerance):.0%} of it"
         )
     if column and column.startswith("null_share_increase__"):
         name = column.removeprefix("null_share_increase__")

@@ -1,0 +1,93 @@
+"""The validation job on the real months (passes) and on a crafted bad month (fails clearly)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from nyctaxi.errors import ValidationFailed
+from nyctaxi.ingest.bronze import ingest_local_file
+from nyctaxi.jobs import features, preprocess, submit_main, validate
+from nyctaxi.lake import Lake, read_json
+from nyctaxi.months import Month
+from tests.conftest import make_settings, shared_file
+from tests.pipeline import settings_env
+
+FEB, MAR = Month.parse("2025-02"), Month.parse("2025-03")
+
+
+def test_real_months_pass(spark, real_gold):
+    lake = Lake.from_settings(real_gold)
+    saved = {}
+    for month in ("2025-01", "2025-02"):
+        report = validate.run(spark, real_gold, "green", Month.parse(month))
+        assert report.status == "succeeded" and report.summary["failed"] == 0
+        saved[month] = read_json(lake.report("validate", "green", Month.parse(month)))["summary"]
+        kinds = {e["expectation"].split("(")[0] for e in saved[month]["expectations"]}
+        assert {"unique", "not null", "in_range", "within_month", "equal_to"} <= kinds
+        assert len(saved[month]["expectations"]) > 100
+    # January has no earlier month in the lake: no volume band to apply; February compares with it.
+    assert saved["2025-01"]["month"]["volume_ratio"] is None
+    assert saved["2025-02"]["month"]["volume_ratio"] == pytest.approx(42_978 / 44_758)
+    html = Path(lake.report("validate", "green", FEB).removesuffix(".json") + ".html").read_text()
+    assert "all passed" in html and "<table>" in html
+
+
+def crafted_march(folder) -> str:
+    """February's real trips moved 28 days later (into March), half of them dropped, and VendorID
+    null for every row: a short month with a column gone blank."""
+    table = pq.read_table(shared_file("green_tripdata_2025-02.parquet"))
+    table = table.take(pa.array(range(0, table.num_rows, 2)))
+    shift = pa.scalar(dt.timedelta(days=28), type=pa.duration("us"))
+    for name in ("lpep_pickup_datetime", "lpep_dropoff_datetime"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pc.add(table[name].cast(pa.timestamp("us")), shift))
+    index = table.schema.get_field_index("VendorID")
+    table = table.set_column(index, "VendorID", pa.nulls(table.num_rows, table.schema.field("VendorID").type))
+    path = folder / "green_tripdata_2025-03.parquet"
+    pq.write_table(table, path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def bad_month(spark, real_gold, tmp_path_factory):
+    """The real lake plus the crafted March, through silver and gold (both accept it)."""
+    root = tmp_path_factory.mktemp("bad-month")
+    settings = make_settings(root)
+    shutil.copytree(real_gold.lake_bronze, settings.lake_bronze)
+    shutil.copytree(real_gold.lake_silver, settings.lake_silver)
+    shutil.copytree(real_gold.lake_gold, settings.lake_gold)
+    ingest_local_file(settings, crafted_march(root), "green", MAR)
+    assert preprocess.run(spark, settings, "green", MAR).status == "succeeded"
+    features.run(spark, settings, "green", MAR)
+    return settings
+
+
+def test_crafted_bad_month_fails_naming_each_problem(spark, bad_month):
+    with pytest.raises(ValidationFailed) as failure:
+        validate.run(spark, bad_month, "green", MAR)
+    message = str(failure.value)
+    assert message.startswith("validation of green 2025-03 failed: 2 expectation(s)")
+    assert (
+        "21,474 trips is 49% of the usual 43,868 (median of 2025-01, 2025-02); expected 60%–167%" in message
+    )
+    assert "silver column vendor_id is 100% null, was 0% in the previous months" in message
+
+    saved = read_json(Lake.from_settings(bad_month).report("validate", "green", MAR))
+    assert saved["status"] == "failed" and saved["error"] == message
+    failed = {e["column"] for e in saved["summary"]["expectations"] if e["status"] == "failed"}
+    assert failed == {"volume_ratio", "null_share_increase__vendor_id"}
+
+
+def test_job_entry_point_exits_non_zero_with_one_line(spark, bad_month, monkeypatch, capsys):
+    for key, value in settings_env(bad_month).items():
+        monkeypatch.setenv(key, value)
+    assert submit_main("validate", ["--service", "green", "--month", "2025-03"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: validation of green 2025-03 failed")

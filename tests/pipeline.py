@@ -1,0 +1,43 @@
+"""Test helpers that run the real pipeline: lakes with real TLC months in them, and the
+environment a subprocess (nyctaxi CLI, spark-submit) needs to see the same settings."""
+
+from __future__ import annotations
+
+import os
+
+from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
+from nyctaxi.jobs import features, preprocess
+from nyctaxi.months import Month
+from tests.conftest import shared_file
+
+
+def settings_env(settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NYCTAXI_")}
+    env.update(
+        NYCTAXI_LAKE_BRONZE=settings.lake_bronze,
+        NYCTAXI_LAKE_SILVER=settings.lake_silver,
+        NYCTAXI_LAKE_GOLD=settings.lake_gold,
+        NYCTAXI_SPARK_MASTER="local[2]",
+        NYCTAXI_SPARK_SHUFFLE_PARTITIONS="4",
+        NYCTAXI_MLFLOW_ARTIFACTS=settings.mlflow_artifacts,
+        MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    return env
+
+
+def prepare(settings, service: str = "green", months: tuple[str, ...] = ("2025-01",)) -> None:
+    """Real TLC months (from ../shared) and the zone lookup in the lake's bronze."""
+    for month in months:
+        ingest_local_file(
+            settings, str(shared_file(f"{service}_tripdata_{month}.parquet")), service, Month.parse(month)
+        )
+    ingest_zone_lookup(settings)
+
+
+def build_gold(spark, settings, service: str, months: tuple[str, ...]) -> None:
+    """bronze → silver → gold for each month, in-process on the run's session."""
+    prepare(settings, service, months)
+    for month in map(Month.parse, months):
+        preprocess.run(spark, settings, service, month)
+        features.run(spark, settings, service, month)

@@ -1,4 +1,4 @@
-"""nyc_taxi_etl_production — monthly ingest → preprocess → features for one TLC service.
+"""nyc_taxi_etl_production — monthly ingest → preprocess → features → validate for one TLC service.
 
 Orchestration only: the ingest task runs nyctaxi in the project's own Python (no Spark), the
 Spark jobs are spark-submitted to the master of the `spark_default` connection. Everything
@@ -98,5 +98,7 @@ with DAG(
 
     preprocess = spark_job("preprocess", "data_preprocessing_job.py")
     features = spark_job("features", "feature_engineering_job.py")
+    # The data expectations gate what comes after (training, scoring): a failed one fails the run.
+    validate = spark_job("validate", "data_validation_job.py")
 
-    ingest(SERVICE, MONTH) >> preprocess >> features
+    ingest(SERVICE, MONTH) >> preprocess >> features >> validate

@@ -71,10 +71,16 @@ def test_dagbag_loads_with_the_expected_graph(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["errors"] == {}
-    assert info["graph"] == {"ingest": ["preprocess"], "preprocess": ["features"], "features": []}
-    assert info["operators"]["preprocess"] == info["operators"]["features"] == "SparkSubmitOperator"
+    assert info["graph"] == {
+        "ingest": ["preprocess"],
+        "preprocess": ["features"],
+        "features": ["validate"],
+        "validate": [],
+    }
+    assert {info["operators"][t] for t in ("preprocess", "features", "validate")} == {"SparkSubmitOperator"}
     # every job the DAG names exists in the registry, at the file spark-submit is given
-    assert info["applications"] == {name: str(path) for name, path in JOB_FILES.items()}
+    assert set(info["applications"]) == {"preprocess", "features", "validate"}
+    assert info["applications"] == {name: str(JOB_FILES[name]) for name in info["applications"]}
     assert all(Path(p).is_file() for p in info["applications"].values())
     assert info["max_active_runs"] == 1 and info["catchup"] is True and info["params"] == ["service"]
 
@@ -156,7 +162,11 @@ def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_serv
     for month, rows_in in ((jan, 48_326), (feb, 46_621)):
         pre = read_json(lake.report("preprocess", "green", month))
         feat = read_json(lake.report("features", "green", month))
-        assert pre["status"] == feat["status"] == "succeeded" and pre["rows_in"] == rows_in
+        checked = read_json(lake.report("validate", "green", month))
+        assert (
+            pre["status"] == feat["status"] == checked["status"] == "succeeded" and pre["rows_in"] == rows_in
+        )
+        assert checked["summary"]["failed"] == 0 and checked["engine"] == standalone.spark_master
         assert pre["engine"] == standalone.spark_master, "the job ran on the standalone cluster"
         assert fingerprint(spark, lake_settings, "trip_features", "green", month)[1] == pre["rows_out"]
     assert read_json(lake.report("preprocess", "green", jan))["rows_out"] == 44_758

@@ -327,10 +327,11 @@ app.add_typer(storage_app, name="storage")
 @storage_app.command("init")
 @_handled
 def storage_init() -> None:
-    """Create the buckets of the layer roots that live on object storage (idempotent)."""
+    """Create the buckets of the layer roots (and MLflow's artifacts) on object storage (idempotent)."""
     from nyctaxi.lake import Lake, create_buckets
 
-    buckets = create_buckets(Lake.from_settings(Settings()))
+    settings = Settings()
+    buckets = create_buckets(Lake.from_settings(settings), extra=(settings.mlflow_artifacts,))
     typer.echo("buckets ready: " + ", ".join(buckets) if buckets else "no layer root is on object storage")
 
 

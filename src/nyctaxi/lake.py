@@ -125,10 +125,11 @@ def configure_object_storage(settings: Settings) -> None:
     fsspec.config.conf["s3"] = options
 
 
-def create_buckets(lake: Lake) -> list[str]:
-    """Create the bucket of every object-store layer root (idempotent); returns their names."""
+def create_buckets(lake: Lake, extra: tuple[str, ...] = ()) -> list[str]:
+    """Create the bucket of every object-store layer root, and of ``extra`` roots (e.g. MLflow's
+    artifacts), idempotently; returns their names."""
     created = []
-    for root in lake.roots.values():
+    for root in (*lake.roots.values(), *extra):
         if not is_object_store(root):
             continue
         fs, path = fsspec.core.url_to_fs(python_uri(root))

@@ -17,7 +17,9 @@ from nyctaxi.config import PROJECT_ROOT, Settings
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SCHEMA = PROJECT_ROOT / "jars" / "tools" / "compose-spec.json"
-DOCKERFILES = {name: PROJECT_ROOT / "docker" / f"Dockerfile.{name}" for name in ("spark", "airflow")}
+DOCKERFILES = {
+    name: PROJECT_ROOT / "docker" / f"Dockerfile.{name}" for name in ("spark", "airflow", "mlflow")
+}
 DAG = PROJECT_ROOT / "airflow" / "dags" / "nyc_taxi_etl_production_dag.py"
 DAG_VARIABLES = {
     "NYCTAXI_HOME",
@@ -44,13 +46,19 @@ def test_services_of_the_design_with_health_checks_and_order(compose):
     services = compose["services"]
     expected = {
         "postgres", "redis", "minio", "bucket-init", "spark-master", "spark-worker", "airflow-init",
-        "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
+        "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker", "mlflow",
     }  # fmt: skip
     assert set(services) == expected
     long_running = expected - {"bucket-init", "airflow-init", "spark-worker"}
     assert all("healthcheck" in services[name] for name in long_running)
     assert services["airflow-worker"]["depends_on"]["spark-master"]["condition"] == "service_healthy"
     assert services["bucket-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert services["airflow-worker"]["depends_on"]["mlflow"]["condition"] == "service_healthy"
+    # MLflow's store is its own database, created by the Postgres init script the compose mounts.
+    init = PROJECT_ROOT / "docker" / "postgres-init" / "10-mlflow-database.sql"
+    assert "CREATE DATABASE mlflow;" in init.read_text()
+    assert "./docker/postgres-init:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    assert "@postgres:5432/mlflow" in " ".join(services["mlflow"]["command"])
 
 
 def test_ports_are_the_documented_ones(compose):
@@ -62,6 +70,14 @@ def test_ports_are_the_documented_ones(compose):
     assert published["spark-master"] == {8081, 7077}
     assert published["spark-worker"] == {8082}
     assert published["minio"] == {9000, 9001}
+    assert published["mlflow"] == {5000}
+    assert compose["x-airflow-common"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    mlflow = compose["services"]["mlflow"]["command"]
+    assert mlflow[mlflow.index("--port") + 1] == "5000"
+    assert (
+        mlflow[mlflow.index("--artifacts-destination") + 1]
+        == compose["x-lake-env"]["NYCTAXI_MLFLOW_ARTIFACTS"]
+    )
     master = compose["services"]["spark-master"]["command"]
     assert master[master.index("--port") + 1] == "7077" and master[master.index("--webui-port") + 1] == "8081"
     connection = json.loads(compose["x-airflow-common"]["environment"]["AIRFLOW_CONN_SPARK_DEFAULT"])
@@ -92,7 +108,11 @@ def test_secrets_only_from_the_environment_and_named_in_env_example():
 
 
 def test_dockerfiles_build_from_official_images_with_existing_sources():
-    spark, airflow = (DOCKERFILES[n].read_text() for n in ("spark", "airflow"))
+    spark, airflow, mlflow = (DOCKERFILES[n].read_text() for n in ("spark", "airflow", "mlflow"))
+    assert "ARG MLFLOW_IMAGE=ghcr.io/mlflow/mlflow:v3.17.2" in mlflow
+    from importlib.metadata import version
+
+    assert f"mlflow:v{version('mlflow')}" in mlflow, "the server runs the client's MLflow version"
     assert "ARG SPARK_IMAGE=apache/spark:" in spark
     assert not any(
         "bitnami" in line.lower()

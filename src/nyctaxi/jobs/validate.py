@@ -8,7 +8,6 @@ import statistics
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import ValidationFailed
@@ -94,13 +93,6 @@ def month_summary(
     return summary | {"_context": context}
 
 
-def _summary_frame(spark: SparkSession, summary: dict, schema) -> DataFrame:
-    struct = T.StructType(
-        [T.StructField(name, column.dtype.type, True) for name, column in schema.columns.items()]
-    )
-    return spark.createDataFrame([{k: summary[k] for k in schema.columns}], struct)
-
-
 def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, month: Month) -> None:
     tables = ("trips", "quarantine", "trip_features", "zone_hourly")
     frames = {name: _latest(spark, lake, report, name, month) for name in tables}
@@ -114,7 +106,7 @@ def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunRe
         for frame in frames.values():
             frame.unpersist()
     schema = ex.month_schema(settings.max_reject_fraction, settings.volume_tolerance, NULLABLE_SILVER)
-    results += ex.evaluate(schema, _summary_frame(spark, summary, schema))
+    results += ex.evaluate(schema, ex.month_frame(summary, schema))
     failed = [r for r in results if r["status"] == "failed"]
     report.rows_in = report.rows_out = summary["silver_rows"]
     report.summary = {"expectations": results, "failed": len(failed), "month": summary}

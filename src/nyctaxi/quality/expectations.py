@@ -8,6 +8,9 @@ one-row summary frame, so every expectation is declared the same way and judged 
 
 from __future__ import annotations
 
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pp
 import pandera.pyspark as pa
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -91,26 +94,32 @@ def gold_features_schema(month: Month) -> pa.DataFrameSchema:
 
 def month_schema(
     max_reject_fraction: float, volume_tolerance: float, columns: list[str]
-) -> pa.DataFrameSchema:
-    """Expectations on the month's summary row (see ``jobs.validate.month_summary``)."""
-    present = [pa.Check.gt(0)]
+) -> pp.DataFrameSchema:
+    """Expectations on the month's summary row (see ``jobs.validate.month_summary``). The row
+    lives on the driver, so pandera's pandas backend judges it without a Spark job per check."""
+    present = [pp.Check.gt(0)]
     low, high = 1.0 - volume_tolerance, 1.0 / (1.0 - volume_tolerance)
     summary = {
-        "silver_rows": pa.Column(T.LongType(), checks=present),
-        "gold_rows": pa.Column(T.LongType(), checks=present),
-        "zone_hourly_rows": pa.Column(T.LongType(), checks=present),
-        "gold_minus_silver_rows": pa.Column(T.LongType(), checks=[pa.Check.eq(0)]),
-        "quarantine_share": pa.Column(T.DoubleType(), checks=[pa.Check.le(max_reject_fraction)]),
+        "silver_rows": pp.Column("int64", checks=present),
+        "gold_rows": pp.Column("int64", checks=present),
+        "zone_hourly_rows": pp.Column("int64", checks=present),
+        "gold_minus_silver_rows": pp.Column("int64", checks=[pp.Check.eq(0)]),
+        "quarantine_share": pp.Column("float64", checks=[pp.Check.le(max_reject_fraction)]),
         # Null when no previous month is in silver: nothing to compare with yet.
-        "volume_ratio": pa.Column(T.DoubleType(), nullable=True, checks=[pa.Check.in_range(low, high)]),
+        "volume_ratio": pp.Column("float64", nullable=True, checks=[pp.Check.in_range(low, high)]),
     }
     summary |= {
-        f"null_share_increase__{column}": pa.Column(
-            T.DoubleType(), nullable=True, checks=[pa.Check.le(NULL_SHARE_INCREASE)]
+        f"null_share_increase__{column}": pp.Column(
+            "float64", nullable=True, checks=[pp.Check.le(NULL_SHARE_INCREASE)]
         )
         for column in columns
     }
-    return pa.DataFrameSchema(summary, strict=True, name="month")
+    return pp.DataFrameSchema(summary, strict=True, name="month")
+
+
+def month_frame(summary: dict, schema: pp.DataFrameSchema) -> pd.DataFrame:
+    row = {name: [summary[name]] for name in schema.columns}
+    return pd.DataFrame(row).astype({name: str(column.dtype) for name, column in schema.columns.items()})
 
 
 def _kind(check: str) -> str:
@@ -136,8 +145,7 @@ def declared(schema: pa.DataFrameSchema) -> list[tuple[str, str, str]]:
 def evaluate(schema: pa.DataFrameSchema, df) -> list[dict]:
     """Every declared expectation of ``schema`` with its outcome on ``df`` (pandera judges, lazily,
     so all failures are collected), plus any failure pandera found outside the declared ones."""
-    errors = schema.validate(df).pandera.errors
-    failures = [error for category in errors.values() for found in category.values() for error in found]
+    failures = _failures(schema, df)
     results, matched = [], set()
     for kind, name, label in declared(schema):
         hits = [
@@ -154,6 +162,25 @@ def evaluate(schema: pa.DataFrameSchema, df) -> list[dict]:
         if id(e) not in matched
     ]
     return results
+
+
+def _failures(schema, df) -> list[dict]:
+    """pandera's findings as {column, check, error}, from either backend."""
+    if isinstance(df, pd.DataFrame):
+        try:
+            schema.validate(df, lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            return [
+                {
+                    "column": r["column"],
+                    "check": r["check"],
+                    "error": f"{r['check']} failed for {r['failure_case']!r}",
+                }
+                for r in errors.failure_cases.to_dict("records")
+            ]
+        return []
+    errors = schema.validate(df).pandera.errors
+    return [error for category in errors.values() for found in category.values() for error in found]
 
 
 def _result(table: str, column: str | None, expectation: str, failure: str) -> dict:

@@ -70,7 +70,7 @@ jars/lib/.resolved: jars/pom.xml
 run: setup
 	$(BIN)/nyctaxi run --service $(SERVICE) --month $(MONTH)
 
-LINTED := src tests spark_jobs airflow
+LINTED := src tests spark_jobs airflow benchmarks
 lint: venv
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
@@ -80,7 +80,7 @@ format: venv
 	$(BIN)/ruff format $(LINTED)
 
 test: setup airflow-venv lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 cluster-up: setup
 	$(BIN)/nyctaxi cluster up

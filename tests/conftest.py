@@ -119,3 +119,24 @@ def real_gold(spark, tmp_path_factory) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("real-gold"))
     build_gold(spark, settings, "green", ("2025-01", "2025-02"))
     return settings
+
+
+@pytest.fixture(scope="session")
+def champion_lake(spark, real_gold, tmp_path_factory):
+    """A copy of the real gold lake with its own registry: one champion (trained on a quarter of
+    January, enough for serving tests) and the month's predictions from batch scoring."""
+    from nyctaxi.jobs import score, train
+    from nyctaxi.months import Month
+
+    root = tmp_path_factory.mktemp("champion")
+    settings = make_settings(root, serving_reload_s=0)
+    shutil.copytree(real_gold.lake_gold, settings.lake_gold)
+    shutil.copytree(real_gold.lake_bronze, settings.lake_bronze)
+    shutil.copytree(real_gold.lake_silver, settings.lake_silver)
+    train.run(
+        spark,
+        settings,
+        train.TrainSpec("green", [Month.parse("2025-01")], Month.parse("2025-02"), sample_fraction=0.25),
+    )
+    score.run(spark, settings, "green", Month.parse("2025-02"))
+    return settings

@@ -3,7 +3,13 @@ environment a subprocess (nyctaxi CLI, spark-submit) needs to see the same setti
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
 from nyctaxi.jobs import features, preprocess
@@ -41,3 +47,16 @@ def build_gold(spark, settings, service: str, months: tuple[str, ...]) -> None:
     for month in map(Month.parse, months):
         preprocess.run(spark, settings, service, month)
         features.run(spark, settings, service, month)
+
+
+def february_as_march(folder, change: Callable[[pa.Table], pa.Table]) -> str:
+    """The real green 2025-02 moved 28 days later (into March) with ``change`` applied: a crafted
+    month that goes through the real pipeline. Returns the file (named for 2025-03)."""
+    table = pq.read_table(shared_file("green_tripdata_2025-02.parquet"))
+    shift = pa.scalar(dt.timedelta(days=28), type=pa.duration("us"))
+    for name in ("lpep_pickup_datetime", "lpep_dropoff_datetime"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pc.add(table[name].cast(pa.timestamp("us")), shift))
+    path = os.path.join(folder, "green_tripdata_2025-03.parquet")
+    pq.write_table(change(table), path)
+    return path

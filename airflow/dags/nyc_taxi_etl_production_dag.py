@@ -1,4 +1,5 @@
-"""nyc_taxi_etl_production — monthly ingest → preprocess → features → validate for one TLC service.
+"""nyc_taxi_etl_production — monthly ingest → preprocess → features → validate → train → score →
+monitor for one TLC service.
 
 Orchestration only: the ingest task runs nyctaxi in the project's own Python (no Spark), the
 Spark jobs are spark-submitted to the master of the `spark_default` connection. Everything
@@ -9,6 +10,13 @@ else comes from the environment of the Airflow worker (nothing is computed or re
 - ``NYCTAXI_SPARK_SUBMIT``  spark-submit binary (default: pyspark's, inside that venv)
 - ``NYCTAXI_LAKE_*``, ``NYCTAXI_S3_ENDPOINT``, ``AWS_*``  read by the jobs themselves
 - ``AIRFLOW_CONN_SPARK_DEFAULT``  e.g. {"conn_type": "spark", "host": "spark://spark-master", "port": 7077}
+
+Model tasks: train on the previous month and evaluate on the run's month (the registry gate
+decides whether the new version becomes champion), score the month with whichever version is
+champion then, and check its drift against the champion's training month. In the first month
+there is nothing to train on: `training_data` (a Python check, no JVM) skips the model tasks; a
+month without a champion yet (the gate refused the first model) skips scoring (--skip-missing).
+MLflow is wherever ``MLFLOW_TRACKING_URI`` points (compose: the mlflow service).
 
 A run owns the month of its data interval: the run due on 2025-02-01 (logical date 2025-01-01)
 processes 2025-01, so `airflow dags test nyc_taxi_etl_production 2025-02-01` runs January.
@@ -37,6 +45,7 @@ RETRIES = int(os.environ.get("NYCTAXI_TASK_RETRIES", "2"))
 
 # The month a run owns is its data interval, never "now": a run for 2025-01-01 processes 2025-01.
 MONTH = "{{ data_interval_start.strftime('%Y-%m') }}"
+PREVIOUS_MONTH = "{{ data_interval_start.subtract(months=1).strftime('%Y-%m') }}"
 SERVICE = "{{ params.service }}"
 JOB_ARGS = ["--service", SERVICE, "--month", MONTH]
 SPARK_CONF = {
@@ -48,13 +57,13 @@ SPARK_CONF = {
 SPARK_ENV = {"PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON}
 
 
-def spark_job(task_id: str, job_file: str) -> SparkSubmitOperator:
+def spark_job(task_id: str, job_file: str, args: list[str] = JOB_ARGS) -> SparkSubmitOperator:
     """One of the registry's jobs (nyctaxi.jobs.JOB_FILES), spark-submitted for the run's month."""
     return SparkSubmitOperator(
         task_id=task_id,
         conn_id="spark_default",
         application=str(HOME / "spark_jobs" / job_file),
-        application_args=JOB_ARGS,
+        application_args=args,
         name=f"nyctaxi-{task_id}-{SERVICE}-{MONTH}",
         conf=SPARK_CONF,
         env_vars=SPARK_ENV,
@@ -96,9 +105,37 @@ with DAG(
         print(f"{service} {month}: {result.action} {result.uri} sha256={result.sha256}")
         return {"uri": result.uri, "sha256": result.sha256, "action": result.action}
 
+    @task.external_python(task_id="training_data", python=PYTHON, expect_airflow=False, skip_on_exit_code=99)
+    def training_data(service: str, month: str) -> None:
+        """Skip the model tasks (exit 99) unless gold holds the month before the run's month."""
+        import sys
+
+        from nyctaxi.config import Settings
+        from nyctaxi.lake import Lake, exists, read_json
+        from nyctaxi.months import Month
+
+        lake = Lake.from_settings(Settings())
+        report = lake.report("features", service, Month.parse(month))
+        if not exists(report) or read_json(report)["status"] != "succeeded":
+            print(f"no gold {service} {month} to train on: model tasks skipped")
+            sys.exit(99)
+
     preprocess = spark_job("preprocess", "data_preprocessing_job.py")
     features = spark_job("features", "feature_engineering_job.py")
     # The data expectations gate what comes after (training, scoring): a failed one fails the run.
     validate = spark_job("validate", "data_validation_job.py")
+    train = spark_job(
+        "train",
+        "model_training_job.py",
+        ["--service", SERVICE, "--train-months", PREVIOUS_MONTH, "--eval-month", MONTH, "--skip-missing"],
+    )
+    score = spark_job("score", "batch_scoring_job.py", [*JOB_ARGS, "--skip-missing"])
+    # A drift alert fails this task (and the run): the month needs a look before it is trusted.
+    monitor = spark_job(
+        "monitor",
+        "drift_monitoring_job.py",
+        ["--service", SERVICE, "--reference", "champion", "--current", MONTH, "--skip-missing"],
+    )
 
     ingest(SERVICE, MONTH) >> preprocess >> features >> validate
+    validate >> training_data(SERVICE, PREVIOUS_MONTH) >> train >> score >> monitor

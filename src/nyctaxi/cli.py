@@ -252,6 +252,45 @@ def score(
     )
 
 
+@command
+def monitor(
+    service: ServiceOpt,
+    reference: Annotated[
+        str, typer.Option(help="YYYY-MM, or 'champion': the champion's last training month")
+    ],
+    current: Annotated[str, typer.Option(help="YYYY-MM: the month to check")],
+) -> None:
+    """Feature/prediction drift and model error of a month vs the reference; alerts past the limits."""
+    from nyctaxi.jobs import monitor as job
+    from nyctaxi.spark import build_session
+
+    settings = Settings()
+    spark = build_session(settings, "nyctaxi-monitor")
+    baseline = None if reference == "champion" else Month.parse(reference)
+    report = job.run(spark, settings, parse_service(service), baseline, Month.parse(current))
+    summary = report.summary
+    typer.echo(
+        f"monitor {report.service} {report.month} vs {summary['reference']}: no alert; "
+        f"{len(summary['drifted_features'])} drifted feature(s) {summary['drifted_features']}, "
+        f"RMSE ratio {summary['errors']['ratio'] or float('nan'):.2f}; report {report.outputs[-1]['uri']}"
+    )
+
+
+@command
+def serve(
+    host: Annotated[str | None, typer.Option(help="default NYCTAXI_SERVING_HOST (127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="default NYCTAXI_SERVING_PORT (8000)")] = None,
+) -> None:
+    """Serve the registry's champion over HTTP (FastAPI + uvicorn; docs at /docs)."""
+    import uvicorn
+
+    from nyctaxi.serving.app import create_app
+
+    settings = Settings()
+    logging.getLogger("nyctaxi.serving").setLevel(logging.INFO)
+    uvicorn.run(create_app(settings), host=host or settings.serving_host, port=port or settings.serving_port)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @_handled
 def submit(

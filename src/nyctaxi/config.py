@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     # Validation: a month's trips must be within this share of the previous months' median.
     volume_tolerance: float = Field(default=0.4, gt=0.0, lt=1.0)
     volume_reference_months: int = Field(default=3, ge=1)
+    # Serving: where it listens, which registry alias it serves, how often it looks for a new one.
+    serving_host: str = "127.0.0.1"
+    serving_port: int = Field(default=8000, ge=0)
+    serving_model_alias: str = "champion"
+    serving_reload_s: float = Field(default=60.0, ge=0)  # 0: only on POST /v1/model/reload
+    # Drift monitoring: when a month raises an alert, how many rows per month it compares, and
+    # where alerts are POSTed (unset: the failing job and its log are the alert).
+    drift_column_threshold: float = Field(default=0.1, gt=0)
+    drift_share_max: float = Field(default=0.3, gt=0, le=1)
+    drift_error_ratio_max: float = Field(default=1.25, gt=1)
+    drift_sample_rows: int = Field(default=50_000, ge=1_000)
+    alert_webhook_url: str | None = None
 
     @field_validator("lake_bronze", "lake_silver", "lake_gold", "mlflow_artifacts")
     @classmethod

@@ -35,3 +35,7 @@ class ContractViolation(NyctaxiError):
 
 class ValidationFailed(NyctaxiError):
     """A blocking data expectation failed for a (service, month)."""
+
+
+class DriftAlert(NyctaxiError):
+    """A month drifted (features, predictions or model error) past the configured limits."""

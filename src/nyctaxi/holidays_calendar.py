@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import holidays
@@ -15,3 +16,9 @@ def federal_holidays(years: list[int]) -> list[date]:
     """
     calendar = holidays.country_holidays("US", years=years, observed=True)
     return sorted(calendar.keys())
+
+
+@functools.lru_cache(maxsize=64)
+def federal_holiday_set(years: tuple[int, ...]) -> frozenset[date]:
+    """``federal_holidays`` as a set, cached: serving asks for the same years on every request."""
+    return frozenset(federal_holidays(list(years)))

@@ -206,6 +206,12 @@ GOLD_PREDICTIONS = T.StructType(
     ]
 )
 
+# ---- gold feature definitions (contract §4): one place for gold's Spark job and serving's pandas
+AIRPORT_ZONES = (1, 132, 138)  # EWR, JFK, LaGuardia
+UNKNOWN_ZONES = (264, 265)  # "Unknown" and "Outside of NYC": valid in silver, flagged in gold
+RUSH_HOURS = (*range(7, 10), *range(16, 20))  # 7–9 am and 4–7 pm, Monday to Friday
+NIGHT_START, NIGHT_END = 22, 6  # 22:00–05:59
+
 # ---- model (model-and-serving.md) -----------------------------------------------------------------
 # What a caller knows at pickup time: the serving request and the model's input signature.
 # Optional inputs may be null, so MLflow types them double (a pandas int column cannot hold null);

@@ -16,7 +16,7 @@ import pytest
 
 from nyctaxi.config import PROJECT_ROOT
 from nyctaxi.jobs import JOB_FILES
-from nyctaxi.lake import Lake, create_buckets, read_json
+from nyctaxi.lake import Lake, create_buckets, exists, read_json
 from nyctaxi.months import Month
 from nyctaxi.tables import table_version
 from tests.conftest import make_settings, shared_file
@@ -71,15 +71,12 @@ def test_dagbag_loads_with_the_expected_graph(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["errors"] == {}
-    assert info["graph"] == {
-        "ingest": ["preprocess"],
-        "preprocess": ["features"],
-        "features": ["validate"],
-        "validate": [],
-    }
-    assert {info["operators"][t] for t in ("preprocess", "features", "validate")} == {"SparkSubmitOperator"}
+    chain = ["ingest", "preprocess", "features", "validate", "training_data", "train", "score", "monitor"]
+    assert info["graph"] == {task: chain[i + 1 : i + 2] for i, task in enumerate(chain)}
+    spark_tasks = [t for t in chain if t not in ("ingest", "training_data")]
+    assert {info["operators"][t] for t in spark_tasks} == {"SparkSubmitOperator"}
     # every job the DAG names exists in the registry, at the file spark-submit is given
-    assert set(info["applications"]) == {"preprocess", "features", "validate"}
+    assert set(info["applications"]) == set(spark_tasks) == set(JOB_FILES)
     assert info["applications"] == {name: str(JOB_FILES[name]) for name in info["applications"]}
     assert all(Path(p).is_file() for p in info["applications"].values())
     assert info["max_active_runs"] == 1 and info["catchup"] is True and info["params"] == ["service"]
@@ -138,6 +135,8 @@ def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_serv
             "NYCTAXI_LAKE_GOLD": lake_settings.lake_gold,
             "NYCTAXI_TLC_BASE_URL": str(mirror),
             "NYCTAXI_SPARK_SHUFFLE_PARTITIONS": "4",
+            "MLFLOW_TRACKING_URI": lake_settings.mlflow_tracking_uri,
+            "NYCTAXI_MLFLOW_ARTIFACTS": lake_settings.mlflow_artifacts,
             "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps(
                 {"conn_type": "spark", "host": f"spark://{host}", "port": int(port)}
             ),
@@ -170,6 +169,17 @@ def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_serv
         assert pre["engine"] == standalone.spark_master, "the job ran on the standalone cluster"
         assert fingerprint(spark, lake_settings, "trip_features", "green", month)[1] == pre["rows_out"]
     assert read_json(lake.report("preprocess", "green", jan))["rows_out"] == 44_758
+    # January: nothing earlier to train on: the model tasks were skipped (no report at all).
+    # February: trained on January, evaluated on February → champion, scored, watched for drift.
+    assert not exists(lake.report("train", "green", jan)) and not exists(lake.report("score", "green", jan))
+    trained = read_json(lake.report("train", "green", feb))
+    assert trained["status"] == "succeeded" and trained["summary"]["champion"] is True
+    assert trained["summary"]["model_version"] == "1" and trained["engine"] == standalone.spark_master
+    scored = read_json(lake.report("score", "green", feb))
+    assert scored["summary"]["model_version"] == "1" and scored["rows_out"] == 42_978
+    watched = read_json(lake.report("monitor", "green", feb))
+    assert watched["status"] == "succeeded" and watched["summary"]["reference"] == "2025-01"
+    assert not watched["summary"]["alert"]
 
     def contents() -> dict:
         """Rows and trip ids of both months in silver and gold (table versions left out)."""

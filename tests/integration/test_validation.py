@@ -1,14 +1,12 @@
-"""The validation job on the real months (passes) and on a crafted bad month (fails clearly)."""
+"""The validation job on the real months (passes) and on a crafted bad month (fails clearly):
+February's real trips as March, half of them dropped and VendorID null for every row."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 from nyctaxi.errors import ValidationFailed
@@ -16,8 +14,8 @@ from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess, submit_main, validate
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
-from tests.conftest import make_settings, shared_file
-from tests.pipeline import settings_env
+from tests.conftest import make_settings
+from tests.pipeline import february_as_march, settings_env
 
 FEB, MAR = Month.parse("2025-02"), Month.parse("2025-03")
 
@@ -39,22 +37,6 @@ def test_real_months_pass(spark, real_gold):
     assert "all passed" in html and "<table>" in html
 
 
-def crafted_march(folder) -> str:
-    """February's real trips moved 28 days later (into March), half of them dropped, and VendorID
-    null for every row: a short month with a column gone blank."""
-    table = pq.read_table(shared_file("green_tripdata_2025-02.parquet"))
-    table = table.take(pa.array(range(0, table.num_rows, 2)))
-    shift = pa.scalar(dt.timedelta(days=28), type=pa.duration("us"))
-    for name in ("lpep_pickup_datetime", "lpep_dropoff_datetime"):
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, pc.add(table[name].cast(pa.timestamp("us")), shift))
-    index = table.schema.get_field_index("VendorID")
-    table = table.set_column(index, "VendorID", pa.nulls(table.num_rows, table.schema.field("VendorID").type))
-    path = folder / "green_tripdata_2025-03.parquet"
-    pq.write_table(table, path)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def bad_month(spark, real_gold, tmp_path_factory):
     """The real lake plus the crafted March, through silver and gold (both accept it)."""
@@ -63,7 +45,11 @@ def bad_month(spark, real_gold, tmp_path_factory):
     shutil.copytree(real_gold.lake_bronze, settings.lake_bronze)
     shutil.copytree(real_gold.lake_silver, settings.lake_silver)
     shutil.copytree(real_gold.lake_gold, settings.lake_gold)
-    ingest_local_file(settings, crafted_march(root), "green", MAR)
+    half = lambda table: table.take(pa.array(range(0, table.num_rows, 2)))  # noqa: E731
+    no_vendor = lambda table: table.set_column(  # noqa: E731
+        table.schema.get_field_index("VendorID"), "VendorID", pa.nulls(table.num_rows, pa.int32())
+    )
+    ingest_local_file(settings, february_as_march(root, lambda t: no_vendor(half(t))), "green", MAR)
     assert preprocess.run(spark, settings, "green", MAR).status == "succeeded"
     features.run(spark, settings, "green", MAR)
     return settings

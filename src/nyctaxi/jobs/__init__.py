@@ -11,13 +11,16 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
-from nyctaxi.errors import NyctaxiError
-from nyctaxi.jobs import features, preprocess, score, train, validate
+from nyctaxi.errors import MissingInput, NyctaxiError
+from nyctaxi.jobs import features, monitor, preprocess, score, train, validate
 from nyctaxi.months import Month, parse_month_range, parse_service
 from nyctaxi.quality.report import RunReport
 from nyctaxi.spark import build_session
 
 MONTH = ("--month", {"required": True, "help": "YYYY-MM"})
+# Jobs that depend on earlier months or on a registered model can be told to succeed without doing
+# anything when those are not there yet (the DAG's first months: nothing to train on, no champion).
+SKIP_MISSING = ("--skip-missing", {"action": "store_true", "help": "exit 0 when an input is missing"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ def _score(spark: SparkSession, settings: Settings, service: str, args: argparse
     return score.run(spark, settings, service, Month.parse(args.month), args.model_version)
 
 
+def _monitor(spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
+    reference = None if args.reference == "champion" else Month.parse(args.reference)
+    return monitor.run(spark, settings, service, reference, Month.parse(args.current))
+
+
 _FILES = PROJECT_ROOT / "spark_jobs"
 JOBS: dict[str, Job] = {
     "preprocess": Job(_FILES / "data_preprocessing_job.py", (MONTH,), _monthly(preprocess.run)),
@@ -60,13 +68,27 @@ JOBS: dict[str, Job] = {
             ("--eval-month", {"required": True, "help": "YYYY-MM, after the training months"}),
             ("--sample-fraction", {"type": float, "default": 1.0, "help": "train on this share of rows"}),
             ("--seed", {"type": int, "default": 42}),
+            SKIP_MISSING,
         ),
         _train,
     ),
     "score": Job(
         _FILES / "batch_scoring_job.py",
-        (MONTH, ("--model-version", {"default": None, "help": "registry version (default: the champion)"})),
+        (
+            MONTH,
+            ("--model-version", {"default": None, "help": "registry version (default: the champion)"}),
+            SKIP_MISSING,
+        ),
         _score,
+    ),
+    "monitor": Job(
+        _FILES / "drift_monitoring_job.py",
+        (
+            ("--reference", {"required": True, "help": "YYYY-MM, or 'champion': its last training month"}),
+            ("--current", {"required": True, "help": "YYYY-MM to compare with it"}),
+            SKIP_MISSING,
+        ),
+        _monitor,
     ),
 }
 # The spark-submit entry point of each job (thin files under spark_jobs/).
@@ -95,6 +117,12 @@ def submit_main(name: str, argv: list[str] | None = None) -> int:
         settings = Settings()
         spark = build_session(settings, f"nyctaxi-{name}-{service}")
         report = JOBS[name].start(spark, settings, service, args)
+    except MissingInput as error:
+        if getattr(args, "skip_missing", False):
+            print(f"{name} skipped (--skip-missing): {error}")
+            return 0
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except NyctaxiError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -3,6 +3,7 @@ report in the lake; a clear failure naming each broken expectation (blocks train
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from pyspark import StorageLevel
@@ -18,6 +19,7 @@ from nyctaxi.quality.report import RunReport, reporting, validation_html
 from nyctaxi.schemas import SILVER_TRIPS
 from nyctaxi.tables import read_partition, table_version
 
+ROWS_PER_TASK = 1_000_000  # rows per partition while the expectations run
 NULLABLE_SILVER = [f.name for f in SILVER_TRIPS.fields if f.name not in ex.SILVER_NOT_NULL]
 
 
@@ -97,7 +99,9 @@ def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunRe
     tables = ("trips", "quarantine", "trip_features", "zone_hourly")
     frames = {name: _latest(spark, lake, report, name, month) for name in tables}
     for name in ("trips", "trip_features"):
-        frames[name] = frames[name].persist(StorageLevel.MEMORY_AND_DISK)
+        # pandera runs a Spark job per expectation (~100): few partitions keep each one cheap.
+        tasks = max(1, math.ceil(frames[name].count() / ROWS_PER_TASK))
+        frames[name] = frames[name].coalesce(tasks).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         results = ex.evaluate(ex.silver_trips_schema(month), frames["trips"])
         results += ex.evaluate(ex.gold_features_schema(month), frames["trip_features"])

@@ -3,7 +3,7 @@
 - On Spark from gold ``trip_features`` (training, evaluation, batch scoring): gold already holds
   the time and place features, so the vector is gold's columns, encoded as numbers.
 - With pandas from the request inputs (serving, the MLflow model): the same rules as
-  ``transform.features``, using its constants, so serving needs neither Spark nor a JVM.
+  ``transform.features``, from the same constants (``schemas``); no SparkSession, no JVM.
 
 A parity test over real trips checks that both give the same vectors.
 """
@@ -18,9 +18,16 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from nyctaxi.holidays_calendar import federal_holidays
-from nyctaxi.schemas import MODEL_FEATURES, MODEL_INPUTS
-from nyctaxi.transform.features import AIRPORT_ZONES, NIGHT_END, NIGHT_START, RUSH_HOURS, UNKNOWN_ZONES
+from nyctaxi.holidays_calendar import federal_holiday_set
+from nyctaxi.schemas import (
+    AIRPORT_ZONES,
+    MODEL_FEATURES,
+    MODEL_INPUTS,
+    NIGHT_END,
+    NIGHT_START,
+    RUSH_HOURS,
+    UNKNOWN_ZONES,
+)
 
 # model-and-serving.md: a trip of 1–60 minutes between two known-or-unknown NYC zones (1..263).
 MIN_DURATION_MIN, MAX_DURATION_MIN = 1.0, 60.0
@@ -92,7 +99,7 @@ def request_features(inputs: pd.DataFrame, zones: ZoneState) -> pd.DataFrame:
     hour, dow = pickup.dt.hour, pickup.dt.dayofweek + 1  # ISO: 1 = Monday … 7 = Sunday
     weekend = dow >= 6
     years = sorted({int(year) for year in pickup.dt.year.unique()})
-    holidays = set(federal_holidays(years)) if years else set()
+    holidays = federal_holiday_set(tuple(years))
     pu, do = inputs["pu_location_id"].astype("Int64"), inputs["do_location_id"].astype("Int64")
     codes = zones.codes()
     pu_code = pu.map(zones.boroughs).map(codes)

@@ -7,12 +7,15 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
-
-AIRPORT_ZONES = (1, 132, 138)  # EWR, JFK, LaGuardia
-UNKNOWN_ZONES = (264, 265)  # "Unknown" and "Outside of NYC": valid in silver, flagged in gold
-RUSH_HOURS = (*range(7, 10), *range(16, 20))  # 7–9 am and 4–7 pm, Monday to Friday
-NIGHT_START, NIGHT_END = 22, 6  # 22:00–05:59
+from nyctaxi.schemas import (
+    AIRPORT_ZONES,
+    GOLD_TRIP_FEATURES,
+    GOLD_ZONE_HOURLY,
+    NIGHT_END,
+    NIGHT_START,
+    RUSH_HOURS,
+    UNKNOWN_ZONES,
+)
 
 
 def with_time_features(df: DataFrame, holidays: list[date]) -> DataFrame:

@@ -1,0 +1,162 @@
+"""``create_app(settings)``: the serving API. Routes are thin; the predictor owns the model."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from nyctaxi.config import Settings
+from nyctaxi.serving.models import Batch, ModelInfo, Prediction, PredictRequest, PredictResponse
+from nyctaxi.serving.predictor import ModelNotLoaded, Predictor
+
+access_log = logging.getLogger("nyctaxi.serving.access")
+
+
+class Metrics:
+    """Prometheus metrics of one app (its own registry, so apps in one process do not collide)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "nyctaxi_http_requests", "HTTP requests", ["path", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "nyctaxi_http_request_seconds", "request latency", ["path"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )  # fmt: skip
+        self.predictions = Counter("nyctaxi_predictions", "trips predicted", registry=self.registry)
+        self.model_version = Gauge("nyctaxi_model_version", "served model version", registry=self.registry)
+
+
+def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAPI:
+    predictor = predictor or Predictor(settings)
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(predictor.reload)
+        poller = (
+            asyncio.create_task(_poll(predictor, settings.serving_reload_s))
+            if settings.serving_reload_s
+            else None
+        )
+        yield
+        if poller:
+            poller.cancel()
+
+    app = FastAPI(
+        title="nyctaxi trip duration",
+        version="1",
+        description="Predicted NYC taxi trip durations from the MLflow registry's champion model.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        started = time.perf_counter()
+        response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        route = request.scope.get("route")
+        path = route.path if route is not None else "unmatched"
+        metrics.requests.labels(path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(elapsed)
+        response.headers["x-request-id"] = request_id
+        access_log.info(
+            json.dumps(
+                {
+                    "event": "request",
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "latency_ms": round(elapsed * 1000, 3),
+                }
+            )
+        )
+        return response
+
+    @app.exception_handler(ModelNotLoaded)
+    async def not_loaded(request: Request, error: ModelNotLoaded) -> JSONResponse:
+        return JSONResponse({"detail": f"model not loaded: {error}"}, status_code=503)
+
+    @app.get("/health")
+    def health() -> dict:
+        """The process is up (says nothing about the model)."""
+        return {"status": "ok"}
+
+    @app.get("/ready", responses={503: {"description": "no model loaded"}})
+    def ready() -> JSONResponse:
+        """A model is loaded and predictions can be served."""
+        loaded = predictor.loaded
+        if loaded is None:
+            reason = predictor.last_error or "model not loaded yet"
+            return JSONResponse(
+                {"status": "not ready", "detail": f"model not loaded: {reason}"}, status_code=503
+            )
+        return JSONResponse({"status": "ready", "model_version": loaded.info.version})
+
+    @app.get("/v1/model", response_model=ModelInfo, responses={503: {"description": "no model loaded"}})
+    def model_info() -> ModelInfo:
+        loaded = predictor.loaded
+        if loaded is None:
+            raise ModelNotLoaded(predictor.last_error or "model not loaded yet")
+        return loaded.info
+
+    @app.post("/v1/model/reload", responses={503: {"description": "no model loaded"}})
+    def reload() -> dict:
+        """Load the alias's current version now (the server also polls every NYCTAXI_SERVING_RELOAD_S)."""
+        changed = predictor.reload()
+        if predictor.loaded is None:
+            raise ModelNotLoaded(predictor.last_error or "model not loaded yet")
+        metrics.model_version.set(float(predictor.loaded.info.version))
+        return {
+            "changed": changed,
+            "model_version": predictor.loaded.info.version,
+            "error": predictor.last_error,
+        }
+
+    @app.post(
+        "/v1/predict", response_model=PredictResponse, responses={503: {"description": "no model loaded"}}
+    )
+    def predict(body: PredictRequest) -> PredictResponse:
+        """One trip, or ``{"trips": [...]}`` with up to 1,000: minutes per trip and the model version."""
+        trips = body.trips if isinstance(body, Batch) else [body]
+        info, minutes = predictor.predict(trips)
+        metrics.predictions.inc(len(trips))
+        metrics.model_version.set(float(info.version))
+        return PredictResponse(
+            model_name=info.name,
+            model_version=info.version,
+            predictions=[Prediction(duration_min=float(m)) for m in minutes],
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _poll(predictor: Predictor, every_s: float) -> None:
+    """Pick up a new champion without a restart."""
+    while True:
+        await asyncio.sleep(every_s)
+        await run_in_threadpool(predictor.reload)

@@ -1,0 +1,101 @@
+"""The served model: the registry's ``champion`` (or another alias), swapped atomically on reload."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from nyctaxi.config import Settings
+from nyctaxi.ml import registry
+from nyctaxi.ml.model import TripDurationModel
+from nyctaxi.schemas import MODEL_INPUTS
+from nyctaxi.serving.models import ModelInfo, Trip
+
+log = logging.getLogger("nyctaxi.serving")
+
+
+class ModelNotLoaded(RuntimeError):
+    """No model to answer with (none registered under the alias, or the registry unreachable)."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    model: TripDurationModel
+    info: ModelInfo
+
+
+def request_frame(trips: list[Trip]) -> pd.DataFrame:
+    """Validated trips → the model's input frame (``schemas.MODEL_INPUTS``; optional ints as floats)."""
+    rows = [trip.model_dump() for trip in trips]
+    frame = pd.DataFrame(rows, columns=list(MODEL_INPUTS))
+    frame["pickup_at"] = frame["pickup_at"].map(lambda t: t.isoformat(timespec="seconds"))
+    return frame.astype({name: "float64" for name, (kind, _) in MODEL_INPUTS.items() if kind == "double"})
+
+
+class Predictor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.alias = settings.serving_model_alias
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    @property
+    def loaded(self) -> Loaded | None:
+        return self._loaded
+
+    def reload(self) -> bool:
+        """Load the alias's version if it is not the one served; True when the model changed.
+        A failure keeps the current model (if any) and is remembered for /ready."""
+        with self._lock:
+            try:
+                client = registry.connect(self.settings)
+                version = registry.version_by_alias(client, self.alias)
+                if version is None:
+                    raise ModelNotLoaded(
+                        f"no '{self.alias}' version of {registry.MODEL_NAME} at {self.settings.mlflow_tracking_uri}: "
+                        "train one (`nyctaxi train`), then POST /v1/model/reload"
+                    )
+                if self._loaded and self._loaded.info.version == str(version.version):
+                    return False
+                self._loaded = self._load(client, version)
+                self.last_error = None
+                log.info("loaded %s version %s (%s)", registry.MODEL_NAME, version.version, self.alias)
+                return True
+            except ModelNotLoaded as error:
+                self.last_error = str(error)
+                log.warning("model not (re)loaded: %s", self.last_error)
+                return False
+            except Exception as error:  # the service stays up; /ready says why it is not ready
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.warning("model not (re)loaded: %s", self.last_error)
+                return False
+
+    def _load(self, client, version) -> Loaded:
+        from nyctaxi.ml.pyfunc import load_model
+
+        model = load_model(registry.model_uri(version.version))
+        run = client.get_run(version.run_id) if version.run_id else None
+        params = run.data.params if run else {}
+        info = ModelInfo(
+            name=registry.MODEL_NAME,
+            version=str(version.version),
+            alias=self.alias,
+            run_id=version.run_id,
+            training_months=[m for m in params.get("train_months", "").split(",") if m],
+            eval_month=params.get("eval_month"),
+            metrics=dict(run.data.metrics) if run else {},
+            loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        return Loaded(model, info)
+
+    def predict(self, trips: list[Trip]) -> tuple[ModelInfo, np.ndarray]:
+        loaded = self._loaded  # one consistent model for the whole request, even during a reload
+        if loaded is None:
+            raise ModelNotLoaded(self.last_error or "model not loaded yet")
+        return loaded.info, loaded.model.predict(request_frame(trips))

@@ -47,6 +47,7 @@ def test_services_of_the_design_with_health_checks_and_order(compose):
     expected = {
         "postgres", "redis", "minio", "bucket-init", "spark-master", "spark-worker", "airflow-init",
         "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker", "mlflow",
+        "serving",
     }  # fmt: skip
     assert set(services) == expected
     long_running = expected - {"bucket-init", "airflow-init", "spark-worker"}
@@ -71,6 +72,10 @@ def test_ports_are_the_documented_ones(compose):
     assert published["spark-worker"] == {8082}
     assert published["minio"] == {9000, 9001}
     assert published["mlflow"] == {5000}
+    assert published["serving"] == {8000}
+    serve = compose["services"]["serving"]["entrypoint"]
+    assert serve[serve.index("--port") + 1] == "8000" and serve[1:3] == ["serve", "--host"]
+    assert compose["services"]["serving"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     assert compose["x-airflow-common"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     mlflow = compose["services"]["mlflow"]["command"]
     assert mlflow[mlflow.index("--port") + 1] == "5000"

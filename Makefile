@@ -15,10 +15,11 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv airflow-venv jars tools run test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
+.PHONY: help setup venv airflow-venv jars tools run bench bench-tools bench-report test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
 help:
 	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
 	@echo "make test   # lint + the whole test suite"
+	@echo "make bench  # ETL (Spark vs DuckDB, 1M-10M rows), cluster speed-up, serving latency → BENCHMARKS.md"
 
 setup: venv jars tools
 
@@ -70,6 +71,23 @@ jars/lib/.resolved: jars/pom.xml
 run: setup
 	$(BIN)/nyctaxi run --service $(SERVICE) --month $(MONTH)
 
+# Benchmarks (scripts that print figures; BENCHMARKS.md is rendered from benchmarks/results/).
+VEGETA_VERSION := v12.12.0
+VEGETA := jars/tools/bin/vegeta
+bench-tools: $(VEGETA)
+$(VEGETA):
+	@command -v go >/dev/null || { echo "error: go not found; it installs vegeta (the load generator)"; exit 1; }
+	GOBIN=$(abspath jars/tools/bin) go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
+
+bench: setup bench-tools
+	$(BIN)/python benchmarks/etl.py
+	$(BIN)/python benchmarks/etl_cluster.py
+	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/report.py
+
+bench-report: venv
+	$(BIN)/python benchmarks/report.py
+
 LINTED := src tests spark_jobs airflow benchmarks
 lint: venv
 	$(BIN)/ruff check $(LINTED)
@@ -98,4 +116,4 @@ airflow-down:
 	scripts/airflow-local.sh down
 
 clean:
-	rm -rf lake .pytest_cache .ruff_cache spark-warehouse
+	rm -rf lake .pytest_cache .ruff_cache spark-warehouse .bench

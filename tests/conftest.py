@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,58 @@ def s3_server(tmp_path_factory):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@dataclass(frozen=True)
+class S3PipelineRun:
+    settings: Settings  # the S3 lake's roots (under a run-specific prefix)
+    outputs: list[str]  # stdout + stderr of each command, in order
+    workdir: Path
+
+
+@pytest.fixture(scope="session")
+def s3_pipeline(s3_server, tmp_path_factory) -> S3PipelineRun:
+    """Real green 2025-01 through the CLI onto a lake on the S3 server: `storage init`, `ingest`,
+    `submit preprocess`, `submit features`, all `--verbose`. One run serves the S3 lake test and the
+    secrets scan of its logs."""
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.pipeline import settings_env
+
+    workdir = tmp_path_factory.mktemp("s3-run")
+    run = uuid.uuid4().hex[:8]
+    settings = make_settings(
+        workdir,
+        lake_bronze=f"s3://bronze/{run}",
+        lake_silver=f"s3a://silver/{run}",  # either scheme is accepted for a root
+        lake_gold=f"s3://gold/{run}",
+        s3_endpoint=s3_server.endpoint,
+    )
+    env = {
+        **settings_env(settings),
+        **s3_server.env(),
+        "NYCTAXI_LAKE_BRONZE": settings.lake_bronze,
+        "NYCTAXI_LAKE_SILVER": settings.lake_silver,
+        "NYCTAXI_LAKE_GOLD": settings.lake_gold,
+        "NYCTAXI_TLC_BASE_URL": str(SHARED_TLC),
+    }
+    nyctaxi = str(Path(sys.executable).with_name("nyctaxi"))
+    outputs = []
+    for args in (
+        ["storage", "init"],
+        ["--verbose", "ingest", "--service", "green", "--month", "2025-01"],
+        ["--verbose", "submit", "preprocess", "--service", "green", "--month", "2025-01"],
+        ["--verbose", "submit", "features", "--service", "green", "--month", "2025-01"],
+        ["storage", "init"],
+    ):
+        done = subprocess.run(
+            [nyctaxi, *args], env=env, capture_output=True, text=True, timeout=600, cwd=workdir
+        )
+        assert done.returncode == 0, f"{args}: {done.stderr[-3000:]}"
+        outputs.append(done.stdout + done.stderr)
+    return S3PipelineRun(settings, outputs, workdir)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ class S3Server:
     access_key: str
     secret_key: str
     process: subprocess.Popen
+    folder: Path
 
     @classmethod
     def start(cls, folder: Path) -> S3Server:
@@ -49,13 +50,27 @@ class S3Server:
             f"s3proxy.identity={access_key}\ns3proxy.credential={secret_key}\n"
             f"jclouds.provider=filesystem\njclouds.filesystem.basedir={folder / 'data'}\n"
         )
-        log = open(folder / "s3proxy.log", "wb")  # noqa: SIM115 - lives as long as the server
-        process = subprocess.Popen(
-            ["java", "-jar", str(S3PROXY_JAR), "--properties", str(conf)], stdout=log, stderr=log
-        )
-        server = cls(endpoint, access_key, secret_key, process)
+        server = cls(endpoint, access_key, secret_key, cls._launch(folder), folder)
         server._wait_ready()
         return server
+
+    @staticmethod
+    def _launch(folder: Path) -> subprocess.Popen:
+        log = open(folder / "s3proxy.log", "ab")  # noqa: SIM115 - lives as long as the server
+        conf = folder / "s3proxy.conf"
+        return subprocess.Popen(
+            ["java", "-jar", str(S3PROXY_JAR), "--properties", str(conf)], stdout=log, stderr=log
+        )
+
+    def kill(self) -> None:
+        """kill -9: the store vanishes mid-request, as in a crash."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def restart(self) -> None:
+        """Start again on the same port and folder (the objects written before are still there)."""
+        self.process = self._launch(self.folder)
+        self._wait_ready()
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s

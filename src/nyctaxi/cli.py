@@ -280,15 +280,21 @@ def monitor(
 def serve(
     host: Annotated[str | None, typer.Option(help="default NYCTAXI_SERVING_HOST (127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="default NYCTAXI_SERVING_PORT (8000)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="processes; default NYCTAXI_SERVING_WORKERS (1)")
+    ] = None,
 ) -> None:
     """Serve the registry's champion over HTTP (FastAPI + uvicorn; docs at /docs)."""
     import uvicorn
 
-    from nyctaxi.serving.app import create_app
-
     settings = Settings()
-    logging.getLogger("nyctaxi.serving").setLevel(logging.INFO)
-    uvicorn.run(create_app(settings), host=host or settings.serving_host, port=port or settings.serving_port)
+    uvicorn.run(
+        "nyctaxi.serving.app:app_from_environment",
+        factory=True,  # each worker process builds its app (and loads the model) itself
+        host=host or settings.serving_host,
+        port=port or settings.serving_port,
+        workers=workers or settings.serving_workers,
+    )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -1,5 +1,5 @@
-"""A real Spark standalone cluster on 127.0.0.1 without Docker: one master and one worker started
-from the pyspark installation (`spark-class`; the pip package has no start-master.sh), with pid
+"""A real Spark standalone cluster on 127.0.0.1 without Docker: one master and ``cluster_workers``
+workers started from the pyspark installation (`spark-class`; the pip package has no start-master.sh), with pid
 files and logs under ``cluster_run_dir``. `down` stops exactly the processes `up` started."""
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from nyctaxi.errors import NyctaxiError
 from nyctaxi.spark import submit_env
 
 SPARK_HOME = Path(pyspark.__file__).parent
-ROLES = ("worker", "master")  # stop order: workers first
 STARTUP_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
 
@@ -43,6 +42,10 @@ def master_url(settings: Settings) -> str:
 
 def ui_url(settings: Settings) -> str:
     return f"http://{settings.cluster_host}:{settings.cluster_ui_port}"
+
+
+def _worker_roles(settings: Settings) -> list[str]:
+    return ["worker"] + [f"worker-{n}" for n in range(2, settings.cluster_workers + 1)]
 
 
 def _pid_file(settings: Settings, role: str) -> Path:
@@ -106,7 +109,7 @@ def _wait_for(settings: Settings, ready, what: str) -> None:
 
 
 def up(settings: Settings) -> ClusterInfo:
-    """Start master and worker (idempotent: running processes are kept)."""
+    """Start the master and the workers (idempotent: running processes are kept)."""
     host = settings.cluster_host
     if _running_pid(settings, "master") is None:
         _start(
@@ -116,25 +119,32 @@ def up(settings: Settings) -> ClusterInfo:
             + ["--webui-port", str(settings.cluster_ui_port)],
         )
     _wait_for(settings, lambda j: j.get("status") == "ALIVE", "Spark master")
-    if _running_pid(settings, "worker") is None:
-        work_dir = Path(settings.cluster_run_dir) / "work"
+    for index, role in enumerate(_worker_roles(settings)):
+        if _running_pid(settings, role) is not None:
+            continue
+        ui_port = settings.cluster_worker_ui_port + index if settings.cluster_worker_ui_port else 0
         _start(
             settings,
-            "worker",
+            role,
             ["org.apache.spark.deploy.worker.Worker", master_url(settings), "--host", host]
             + ["--cores", str(settings.cluster_worker_cores), "--memory", settings.cluster_worker_memory]
-            + ["--webui-port", str(settings.cluster_worker_ui_port), "--work-dir", str(work_dir)],
+            + ["--webui-port", str(ui_port), "--work-dir", str(Path(settings.cluster_run_dir) / role)],
         )
+    wanted = settings.cluster_workers
     _wait_for(
-        settings, lambda j: any(w.get("state") == "ALIVE" for w in j.get("workers", [])), "Spark worker"
+        settings,
+        lambda j: sum(w.get("state") == "ALIVE" for w in j.get("workers", [])) >= wanted,
+        f"{wanted} Spark worker(s)",
     )
     return status(settings)
 
 
 def down(settings: Settings) -> list[str]:
-    """Stop the processes recorded in the pid files: TERM, then KILL after a grace period."""
+    """Stop the processes recorded in the pid files, workers first: TERM, then KILL after a grace
+    period."""
+    workers = sorted(p.stem for p in Path(settings.cluster_run_dir).glob("worker*.pid"))
     stopped = []
-    for role in ROLES:
+    for role in [*workers, "master"]:
         pid = _running_pid(settings, role)
         if pid is None:
             continue

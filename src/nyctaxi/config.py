@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     cluster_port: int = Field(default=7077, ge=0)
     cluster_ui_port: int = Field(default=8081, ge=0)
     cluster_worker_ui_port: int = Field(default=8082, ge=0)
-    cluster_worker_cores: int = Field(default=2, ge=1)
+    cluster_workers: int = Field(default=1, ge=1)
+    cluster_worker_cores: int = Field(default=2, ge=1)  # per worker
     cluster_worker_memory: str = "2g"
     cluster_run_dir: str = str(PROJECT_ROOT / ".run" / "cluster")
     max_reject_fraction: float = Field(default=0.20, ge=0.0, le=1.0)
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=60.0, gt=0)
     http_retries: int = Field(default=5, ge=0)
     http_backoff_s: float = Field(default=1.0, ge=0)
+    # How long ingestion keeps retrying an unreachable object store (a restarting MinIO) before
+    # it fails; nothing is published meanwhile.
+    storage_retry_s: float = Field(default=120.0, ge=0)
     # MLflow keeps its own variable name (interfaces.md); embedded default: a SQLite store and an
     # artifact folder under the working directory.
     mlflow_tracking_uri: str = Field(
@@ -63,6 +67,7 @@ class Settings(BaseSettings):
     # Serving: where it listens, which registry alias it serves, how often it looks for a new one.
     serving_host: str = "127.0.0.1"
     serving_port: int = Field(default=8000, ge=0)
+    serving_workers: int = Field(default=1, ge=1)  # uvicorn worker processes, each with the model
     serving_model_alias: str = "champion"
     serving_reload_s: float = Field(default=60.0, ge=0)  # 0: only on POST /v1/model/reload
     # Drift monitoring: when a month raises an alert, how many rows per month it compares, and

@@ -21,12 +21,20 @@ class BadSourceFile(NyctaxiError):
     """A bronze file cannot be read as a TLC trip file (format, columns, month)."""
 
 
+class StorageUnavailable(NyctaxiError):
+    """The object store could not be reached (after retries); nothing was published."""
+
+
 class MissingInput(NyctaxiError):
     """An input the stage needs is not in the lake (run the earlier stage first)."""
 
 
 class RejectionBudgetExceeded(NyctaxiError):
     """Too many rows of a month were quarantined; silver was not published."""
+
+
+class ConcurrentRun(NyctaxiError):
+    """Another run committed to the same table partition while this one was writing; its result stands."""
 
 
 class ContractViolation(NyctaxiError):

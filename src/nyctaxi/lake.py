@@ -12,12 +12,16 @@ import os
 import posixpath
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+import botocore.exceptions
 import fsspec
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from nyctaxi.config import Settings
-from nyctaxi.errors import MissingInput
+from nyctaxi.errors import MissingInput, StorageUnavailable
 from nyctaxi.months import Month
 
 ZONE_LOOKUP_NAME = "taxi_zone_lookup.csv"
@@ -138,6 +142,38 @@ def create_buckets(lake: Lake, extra: tuple[str, ...] = ()) -> list[str]:
             fs.call_s3("create_bucket", Bucket=bucket)
         created.append(bucket)
     return created
+
+
+# The store did not answer (refused, reset, timed out): worth retrying while it restarts. Refused
+# credentials or a missing bucket are not, and fail at once.
+UNREACHABLE = (
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+    ConnectionError,
+    TimeoutError,
+)
+T = TypeVar("T")
+
+
+def with_storage_retry(retry_s: float, uri: str, action: Callable[[], T]) -> T:
+    """Run ``action`` (I/O on ``uri``), retrying with backoff for up to ``retry_s`` seconds while an
+    object store is unreachable; then a StorageUnavailable naming the object. Local paths: one try."""
+    if not is_object_store(uri):
+        return action()
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception_type(UNREACHABLE),
+            stop=stop_after_delay(retry_s),
+            wait=wait_random_exponential(multiplier=0.5, max=8),
+            reraise=True,
+        ):
+            with attempt:
+                return action()
+    except UNREACHABLE as error:
+        raise StorageUnavailable(
+            f"object store unreachable for {uri} (retried for {retry_s:.0f} s): {error}; nothing was published"
+        ) from error
+    raise AssertionError("unreachable")  # pragma: no cover - Retrying returns or raises
 
 
 def manifest_uri(file_uri: str) -> str:

@@ -57,15 +57,15 @@ REQUIRED_COLUMNS = (
     "total_amount",
 )
 
-# ---- source column names (lower-cased; TLC names differ by service, case drifts by year) ----------
+# ---- source column names (TLC spelling, matched case-insensitively: case drifts by year) ----------
 _COMMON_SOURCE_NAMES: dict[str, tuple[str, ...]] = {
-    "vendor_id": ("vendorid",),
+    "vendor_id": ("VendorID",),
     "passenger_count": ("passenger_count",),
     "trip_distance": ("trip_distance",),
-    "ratecode_id": ("ratecodeid",),
+    "ratecode_id": ("RatecodeID",),
     "store_and_fwd": ("store_and_fwd_flag",),
-    "pu_location_id": ("pulocationid",),
-    "do_location_id": ("dolocationid",),
+    "pu_location_id": ("PULocationID",),
+    "do_location_id": ("DOLocationID",),
     "payment_type": ("payment_type",),
     "fare_amount": ("fare_amount",),
     "extra": ("extra",),
@@ -107,7 +107,7 @@ GX_SAMPLE_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def source_names(service: str) -> dict[str, tuple[str, ...]]:
-    """Accepted lower-case source names for every silver column of ``service``."""
+    """Accepted source names (TLC spelling first) for every silver column of ``service``."""
     names = dict(SOURCE_NAMES[service])
     for column, aliases in GX_SAMPLE_ALIASES.items():
         names[column] = names.get(column, ()) + aliases

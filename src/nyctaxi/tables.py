@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import delta.exceptions as delta_errors
 import fsspec
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
@@ -9,7 +10,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from nyctaxi.errors import BadSourceFile, ContractViolation, MissingInput
+from nyctaxi.errors import BadSourceFile, ConcurrentRun, ContractViolation, MissingInput
 from nyctaxi.lake import python_uri, spark_uri
 from nyctaxi.months import Month
 from nyctaxi.schemas import PARTITION_COLUMNS, ZONE_LOOKUP
@@ -85,15 +86,38 @@ def partition_predicate(service: str, month: Month) -> str:
     return f"service = '{service}' AND month = '{month}'"
 
 
+# Delta's optimistic concurrency: the commit that comes second sees the first one's files and fails.
+COMMIT_CONFLICTS = (
+    delta_errors.ConcurrentAppendException,
+    delta_errors.ConcurrentDeleteReadException,
+    delta_errors.ConcurrentDeleteDeleteException,
+    delta_errors.ConcurrentTransactionException,
+    delta_errors.ConcurrentWriteException,
+    delta_errors.MetadataChangedException,
+    delta_errors.ProtocolChangedException,
+    delta_errors.DeltaConcurrentModificationException,
+)
+
+
 def write_partition(df: DataFrame, uri: str, service: str, month: Month) -> None:
-    """Replace exactly one (service, month) partition in one Delta commit (other months untouched)."""
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", partition_predicate(service, month))
-        .partitionBy(*PARTITION_COLUMNS)
-        .save(spark_uri(uri))
-    )
+    """Replace exactly one (service, month) partition in one Delta commit (other months untouched).
+
+    Two runs of the same partition at once: the first commit wins; the other fails with
+    ConcurrentRun and leaves nothing of its own (its data files are never referenced).
+    """
+    try:
+        (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", partition_predicate(service, month))
+            .partitionBy(*PARTITION_COLUMNS)
+            .save(spark_uri(uri))
+        )
+    except COMMIT_CONFLICTS as error:
+        raise ConcurrentRun(
+            f"{uri} ({service} {month}): another run committed to this partition while this one was "
+            f"writing ({type(error).__name__}); its result stands and this run's output was discarded"
+        ) from error
 
 
 def table_version(spark: SparkSession, uri: str) -> int:

@@ -166,7 +166,8 @@ def test_unchanged_is_a_no_op_and_a_changed_file_replaces_the_old(tlc, http_sett
 def test_zone_lookup_lands_in_reference(tlc, http_settings):
     result = ingest_zone_lookup(http_settings)
     assert result.uri.endswith("/reference/taxi_zone_lookup.csv")
-    assert result.sha256 == "1a99e105092230f8620f301edcca7f80d3080642ff404d28ed957d3fa222c8ed"
+    published = "1a99e105092230f8620f301edcca7f80d3080642ff404d28ed957d3fa222c8ed"  # pragma: allowlist secret
+    assert result.sha256 == published
 
 
 def test_local_mirror_folder_and_file_url(tmp_path):

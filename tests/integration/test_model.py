@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime
 
 import pytest
 from pyspark.sql import functions as F
@@ -166,11 +167,12 @@ def test_training_job_runs_on_a_standalone_cluster(trained, standalone, tmp_path
 
 
 def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
-    """Training/serving parity: the pandas features of what a caller sends equal the Spark
-    features computed from gold, for every trip of green 2025-02."""
+    """Training/serving parity: the features of what a caller sends, computed with pandas (batches)
+    and in plain Python (small requests), equal the Spark features computed from gold, for every
+    trip of green 2025-02."""
     import numpy as np
 
-    from nyctaxi.ml.features import ZoneState, model_vectors, request_features, request_inputs
+    from nyctaxi.ml.features import ZoneState, model_vectors, request_features, request_inputs, trip_vector
     from nyctaxi.schemas import MODEL_FEATURES
     from nyctaxi.tables import read_zone_lookup
 
@@ -179,7 +181,15 @@ def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
     zones = ZoneState.from_lookup(
         read_zone_lookup(spark, f"{real_gold.lake_bronze}/reference/taxi_zone_lookup.csv")
     )
-    served = request_features(gold.transform(request_inputs).toPandas(), zones)
-    trained = model_vectors(gold, zones).toPandas()
+    inputs = gold.transform(request_inputs).toPandas()
+    served = request_features(inputs, zones)
+    trained = model_vectors(gold, zones).toPandas()[list(MODEL_FEATURES)].to_numpy()
     assert len(served) == len(trained) > 40_000
-    np.testing.assert_array_equal(served.to_numpy(), trained[list(MODEL_FEATURES)].to_numpy())
+    np.testing.assert_array_equal(served.to_numpy(), trained)
+    # the small-request path gets Python values, as pydantic hands them over (None when absent)
+    trips = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
+    for trip in trips:
+        trip["pickup_at"] = datetime.fromisoformat(trip["pickup_at"])
+        for name in ("pu_location_id", "do_location_id", "passenger_count", "vendor_id", "ratecode_id"):
+            trip[name] = None if trip[name] is None else int(trip[name])
+    np.testing.assert_array_equal(np.array([trip_vector(trip, zones) for trip in trips]), trained)

@@ -110,7 +110,8 @@ def test_without_a_model_ready_and_predict_answer_503(tmp_path):
 
 def test_served_predictions_equal_batch_scoring_on_real_trips(spark, served, client):
     """Training/serving parity end to end: what the API answers for 10,000 real February trips
-    equals what the Spark batch-scoring job wrote for them."""
+    (batches of 1,000 on the pandas path; the first 300 also one by one and in tens, on the
+    small-request path) equals what the Spark batch-scoring job wrote for them."""
     gold_uri, predictions_uri = f"{served.lake_gold}/trip_features", f"{served.lake_gold}/predictions"
     gold = read_partition(spark, gold_uri, "green", FEB, table_version(spark, gold_uri))
     sample = gold.orderBy("trip_id").limit(10_000).cache()
@@ -118,17 +119,21 @@ def test_served_predictions_equal_batch_scoring_on_real_trips(spark, served, cli
     ids = [row.trip_id for row in sample.select("trip_id").collect()]
     batch = read_partition(spark, predictions_uri, "green", FEB, table_version(spark, predictions_uri))
     expected = dict(batch.select("trip_id", "prediction").rdd.map(tuple).collect())
-    served_minutes = []
-    for start in range(0, len(inputs), 1_000):
-        chunk = inputs.iloc[start : start + 1_000]
-        trips = [
-            {k: v for k, v in row.items() if v is not None and v == v} for row in chunk.to_dict("records")
-        ]
-        response = client.post("/v1/predict", json={"trips": trips})
+    trips = [{k: v for k, v in row.items() if v is not None and v == v} for row in inputs.to_dict("records")]
+
+    def answered(body: dict) -> list[float]:
+        response = client.post("/v1/predict", json=body)
         assert response.status_code == 200, response.text[:500]
-        served_minutes += [p["duration_min"] for p in response.json()["predictions"]]
+        return [p["duration_min"] for p in response.json()["predictions"]]
+
+    served_minutes = [
+        m for start in range(0, 10_000, 1_000) for m in answered({"trips": trips[start : start + 1_000]})
+    ]
     assert len(served_minutes) == 10_000
     np.testing.assert_allclose(served_minutes, [expected[i] for i in ids], rtol=1e-6)
+    one_by_one = [m for trip in trips[:100] for m in answered(trip)]
+    in_tens = [m for start in range(100, 300, 10) for m in answered({"trips": trips[start : start + 10]})]
+    np.testing.assert_allclose(one_by_one + in_tens, [expected[i] for i in ids[:300]], rtol=1e-6)
 
 
 def test_openapi_fuzz_finds_no_server_error(served):

@@ -23,6 +23,7 @@ from nyctaxi.lake import (
     publish_file,
     read_json,
     remove,
+    with_storage_retry,
     write_json_atomic,
 )
 from nyctaxi.months import Month, service_month_of_file
@@ -58,7 +59,11 @@ def verify_file(path: str, name: str) -> None:
 
 
 def _land(settings: Settings, source: SourceFile, target: str) -> IngestResult:
-    known = read_json(manifest_uri(target)) if exists(manifest_uri(target)) and exists(target) else None
+    def store(action):  # object-store I/O, retried while the store is unreachable (a restart)
+        return with_storage_retry(settings.storage_retry_s, target, action)
+
+    manifest = manifest_uri(target)
+    known = store(lambda: read_json(manifest) if exists(manifest) and exists(target) else None)
     workdir = os.path.dirname(target) if "://" not in target else tempfile.gettempdir()
     os.makedirs(workdir, exist_ok=True)
     fetched: Fetched = fetch(
@@ -75,35 +80,38 @@ def _land(settings: Settings, source: SourceFile, target: str) -> IngestResult:
         verify_file(fetched.path, source.name)
         if known and known.get("sha256") == fetched.sha256:
             return IngestResult(target, "unchanged", fetched.sha256, fetched.size)
-        publish_file(fetched.path, target)
+        store(lambda: publish_file(fetched.path, target))
     finally:
         if os.path.exists(fetched.path):
             os.remove(fetched.path)
-    write_json_atomic(
-        manifest_uri(target),
-        {
-            "file_name": source.name,
-            "source_url": source.location if source.is_http else "file://" + os.path.abspath(source.location),
-            "size": fetched.size,
-            "sha256": fetched.sha256,
-            "fetched_at": fetched.fetched_at,
-            "etag": fetched.etag,
-            "last_modified": fetched.last_modified,
-        },
-    )
+    record = {
+        "file_name": source.name,
+        "source_url": source.location if source.is_http else "file://" + os.path.abspath(source.location),
+        "size": fetched.size,
+        "sha256": fetched.sha256,
+        "fetched_at": fetched.fetched_at,
+        "etag": fetched.etag,
+        "last_modified": fetched.last_modified,
+    }
+    store(lambda: write_json_atomic(manifest, record))
     action = "replaced" if known else "new"
     log.info("%s %s (%s bytes, sha256 %s)", action, target, fetched.size, fetched.sha256)
     return IngestResult(target, action, fetched.sha256, fetched.size)
 
 
-def _drop_other_versions(lake: Lake, service: str, month: Month, keep: str) -> None:
+def _drop_other_versions(settings: Settings, service: str, month: Month, keep: str) -> None:
     """A month republished under another extension replaces the old bronze file, not sits beside it."""
-    folder = lake.bronze_dir(service, month)
+    folder = Lake.from_settings(settings).bronze_dir(service, month)
     for ext in (".parquet", ".csv.gz", ".csv"):
         other = join(folder, f"{service}_tripdata_{month}{ext}")
-        if other != keep and exists(other):
-            remove(other)
-            remove(manifest_uri(other))
+        if other != keep:
+            with_storage_retry(settings.storage_retry_s, other, lambda o=other: _remove_with_manifest(o))
+
+
+def _remove_with_manifest(uri: str) -> None:
+    if exists(uri):
+        remove(uri)
+        remove(manifest_uri(uri))
 
 
 def ingest_month(settings: Settings, service: str, month: Month) -> IngestResult:
@@ -112,7 +120,7 @@ def ingest_month(settings: Settings, service: str, month: Month) -> IngestResult
     source = trip_source(settings.tlc_base_url, service, month)
     target = join(lake.bronze_dir(service, month), source.name)
     result = _land(settings, source, target)
-    _drop_other_versions(lake, service, month, target)
+    _drop_other_versions(settings, service, month, target)
     return result
 
 

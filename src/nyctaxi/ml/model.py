@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from nyctaxi.ml.features import ZoneState, request_features
+from nyctaxi.ml.features import ZoneState, request_features, trip_vector
 from nyctaxi.schemas import MODEL_FEATURES
 
 BOOSTER_FILE, STATE_FILE = "booster.ubj", "state.json"
 
 
-def predict_matrix(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
-    """Minutes per row; never negative (a duration cannot be)."""
-    matrix = features[list(MODEL_FEATURES)].to_numpy(dtype=np.float32)
-    raw = booster.inplace_predict(matrix, missing=np.nan)
+def predict_matrix(booster: xgb.Booster, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """Minutes per row (feature columns in ``MODEL_FEATURES`` order); never negative (a duration
+    cannot be)."""
+    if isinstance(features, pd.DataFrame):
+        features = features[list(MODEL_FEATURES)].to_numpy(dtype=np.float32)
+    raw = booster.inplace_predict(np.asarray(features, dtype=np.float32), missing=np.nan)
     return np.clip(raw.astype(np.float64), 0.0, None)
 
 
@@ -39,6 +42,11 @@ class TripDurationModel:
     def predict(self, inputs: pd.DataFrame) -> np.ndarray:
         """Request inputs (``schemas.MODEL_INPUTS``) → predicted minutes."""
         return self.predict_features(request_features(inputs, self.zones))
+
+    def predict_trips(self, trips: Sequence[Mapping[str, object]]) -> np.ndarray:
+        """A few trips' inputs as Python values → predicted minutes, without pandas (serving's
+        small-request path; the same numbers as ``predict``)."""
+        return predict_matrix(self.booster, [trip_vector(trip, self.zones) for trip in trips])
 
     def save(self, folder: str) -> str:
         os.makedirs(folder, exist_ok=True)

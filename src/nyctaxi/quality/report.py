@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
+from nyctaxi.errors import ConcurrentRun
 from nyctaxi.lake import Lake, read_json, write_json_atomic
 from nyctaxi.months import Month
 from nyctaxi.schemas import REASON_CODES
@@ -54,9 +55,12 @@ def save_report(lake: Lake, report: RunReport) -> str:
 
 @contextmanager
 def reporting(lake: Lake, report: RunReport) -> Iterator[RunReport]:
-    """Save ``report`` when the block ends: succeeded, or failed with the error (then re-raised)."""
+    """Save ``report`` when the block ends: succeeded, or failed with the error (then re-raised).
+    A run that lost a commit race to another run of the same month leaves the winner's report."""
     try:
         yield report
+    except ConcurrentRun:
+        raise
     except Exception as error:
         report.finish(error)
         save_report(lake, report)

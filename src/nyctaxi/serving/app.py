@@ -21,10 +21,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nyctaxi.config import Settings
 from nyctaxi.serving.models import Batch, ModelInfo, Prediction, PredictRequest, PredictResponse
-from nyctaxi.serving.predictor import ModelNotLoaded, Predictor
+from nyctaxi.serving.predictor import SMALL_REQUEST, ModelNotLoaded, Predictor
 
 access_log = logging.getLogger("nyctaxi.serving.access")
 
@@ -43,6 +45,51 @@ class Metrics:
         )  # fmt: skip
         self.predictions = Counter("nyctaxi_predictions", "trips predicted", registry=self.registry)
         self.model_version = Gauge("nyctaxi_model_version", "served model version", registry=self.registry)
+
+
+class Observe:
+    """ASGI middleware: request id (kept from ``x-request-id`` or made), latency, Prometheus
+    counters and one JSON access-log line per request. Plain ASGI: it adds microseconds, where
+    Starlette's BaseHTTPMiddleware adds a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id")
+        request_id = given.decode("latin-1") if given else uuid.uuid4().hex
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("x-request-id", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = route.path if route is not None else "unmatched"
+            self.metrics.requests.labels(path, str(status)).inc()
+            self.metrics.latency.labels(path).observe(elapsed)
+            access_log.info(
+                json.dumps(
+                    {
+                        "event": "request",
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "latency_ms": round(elapsed * 1000, 3),
+                    }
+                )
+            )
 
 
 def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAPI:
@@ -68,30 +115,7 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAP
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        path = route.path if route is not None else "unmatched"
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(elapsed)
-        response.headers["x-request-id"] = request_id
-        access_log.info(
-            json.dumps(
-                {
-                    "event": "request",
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "latency_ms": round(elapsed * 1000, 3),
-                }
-            )
-        )
-        return response
+    app.add_middleware(Observe, metrics=metrics)
 
     @app.exception_handler(ModelNotLoaded)
     async def not_loaded(request: Request, error: ModelNotLoaded) -> JSONResponse:
@@ -136,10 +160,13 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAP
     @app.post(
         "/v1/predict", response_model=PredictResponse, responses={503: {"description": "no model loaded"}}
     )
-    def predict(body: PredictRequest) -> PredictResponse:
+    async def predict(body: PredictRequest) -> PredictResponse:
         """One trip, or ``{"trips": [...]}`` with up to 1,000: minutes per trip and the model version."""
         trips = body.trips if isinstance(body, Batch) else [body]
-        info, minutes = predictor.predict(trips)
+        if len(trips) <= SMALL_REQUEST:  # well under a millisecond: no thread hop
+            info, minutes = predictor.predict(trips)
+        else:  # a large batch must not hold up the event loop
+            info, minutes = await run_in_threadpool(predictor.predict, trips)
         metrics.predictions.inc(len(trips))
         metrics.model_version.set(float(info.version))
         return PredictResponse(
@@ -153,6 +180,14 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAP
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `nyctaxi serve` runs it (uvicorn factory; called in each worker process)."""
+    if not logging.getLogger().handlers:  # a fresh worker process: access logs still go to stderr
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("nyctaxi.serving").setLevel(logging.INFO)
+    return create_app(Settings())
 
 
 async def _poll(predictor: Predictor, every_s: float) -> None:

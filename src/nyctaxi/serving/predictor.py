@@ -17,6 +17,9 @@ from nyctaxi.schemas import MODEL_INPUTS
 from nyctaxi.serving.models import ModelInfo, Trip
 
 log = logging.getLogger("nyctaxi.serving")
+# Up to this many trips a request is answered without pandas (plain Python features): pandas'
+# fixed cost per call dominates small requests; above it, its vectorised path is faster.
+SMALL_REQUEST = 32
 
 
 class ModelNotLoaded(RuntimeError):
@@ -98,4 +101,6 @@ class Predictor:
         loaded = self._loaded  # one consistent model for the whole request, even during a reload
         if loaded is None:
             raise ModelNotLoaded(self.last_error or "model not loaded yet")
+        if len(trips) <= SMALL_REQUEST:
+            return loaded.info, loaded.model.predict_trips([vars(trip) for trip in trips])
         return loaded.info, loaded.model.predict(request_frame(trips))

@@ -37,7 +37,7 @@ def map_columns(source_columns: list[str], service: str, file_name: str) -> Colu
     sources: dict[str, str] = {}
     used: set[str] = set()
     for column, names in accepted.items():
-        matches = [src for name in names for src in by_lower.get(name, [])]
+        matches = [src for name in names for src in by_lower.get(name.lower(), [])]
         if len(matches) > 1:
             raise BadSourceFile(f"{file_name}: columns {matches} all map to silver column {column!r}")
         if matches:

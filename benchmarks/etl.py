@@ -1,7 +1,7 @@
 """ETL benchmark: synthetic yellow months (2024 schema, realistic defect rates) through bronze →
 silver → gold with Spark, against a single-node DuckDB reference of the same silver rules.
 
-    .venv/bin/python benchmarks/etl.py                        # 1M, 3M, 10M rows; 3 runs each
+    .venv/bin/python benchmarks/etl.py                        # 1M, 3M (3 runs), 10M rows (2 runs)
     .venv/bin/python benchmarks/etl.py --sizes 1e6 --runs 1   # quick look
 
 Each Spark run is a fresh process (JVM start included, as in production) on an empty lake; it
@@ -136,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1e6,3e6,1e7", help="rows per month, comma-separated")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--large-runs", type=int, default=2, help="runs for sizes of 5M rows and more")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (match the Spark cores)")
@@ -150,7 +151,7 @@ def main() -> None:
 
     results = {}
     for rows in [OVERHEAD_ROWS, *sizes]:
-        runs = 1 if rows == OVERHEAD_ROWS else args.runs
+        runs = 1 if rows == OVERHEAD_ROWS else args.large_runs if rows >= 5_000_000 else args.runs
         input_file(rows)
         spark, duck = [], []
         for number in range(runs):

@@ -1,7 +1,7 @@
 """ETL on the local standalone cluster: the same 3M-row synthetic month through bronze → silver →
 gold with 1 worker and with 2 workers of 1 core each; prints the speed-up.
 
-    .venv/bin/python benchmarks/etl_cluster.py [--rows 3e6] [--runs 3]
+    .venv/bin/python benchmarks/etl_cluster.py [--rows 3e6] [--runs 2]
 
 Master and workers are real Spark processes on 127.0.0.1 (ephemeral ports), started and stopped
 here. The driver runs in the measured process, as with `spark-submit --deploy-mode client`.
@@ -32,7 +32,7 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="3e6")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--executor-memory", default="2g")
     args = parser.parse_args()
     rows = int(float(args.rows))

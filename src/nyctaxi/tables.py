@@ -127,6 +127,12 @@ def table_version(spark: SparkSession, uri: str) -> int:
     return DeltaTable.forPath(spark, spark_uri(uri)).history(1).collect()[0]["version"]
 
 
+def last_commit(spark: SparkSession, uri: str) -> tuple[int, int]:
+    """(version, rows written) of a Delta table's latest commit, from its log (no data read)."""
+    entry = DeltaTable.forPath(spark, spark_uri(uri)).history(1).select("version", "operationMetrics").first()
+    return entry["version"], int((entry["operationMetrics"] or {}).get("numOutputRows", 0))
+
+
 def read_partition(spark: SparkSession, uri: str, service: str, month: Month, version: int) -> DataFrame:
     """One (service, month) partition as of ``version`` (recorded, so runs trace to their data)."""
     return (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from nyctaxi.config import Settings
@@ -14,6 +13,7 @@ from nyctaxi.quality.report import RunReport, reporting
 from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
 from nyctaxi.tables import (
     check_schema,
+    last_commit,
     read_partition,
     read_zone_lookup,
     table_version,
@@ -42,22 +42,22 @@ def _features(spark: SparkSession, lake: Lake, report: RunReport, month: Month) 
         {"uri": zones_uri, "sha256": zones_sha},
     ]
     trips = read_partition(spark, trips_uri, service, month, version)
+    report.rows_in = trips.count()  # answered from the Delta log's file statistics
+    if report.rows_in == 0:
+        raise MissingInput(f"silver trips has no rows for {service} {month}: run `nyctaxi preprocess`")
     # Pickups are inside the month (silver rule 2), so its year covers every holiday needed.
     features = build_trip_features(trips, read_zone_lookup(spark, zones_uri), federal_holidays([month.year]))
-    features = check_schema(features, GOLD_TRIP_FEATURES, "trip_features").persist(
-        StorageLevel.MEMORY_AND_DISK
+    features_uri = lake.gold_table("trip_features")
+    write_partition(check_schema(features, GOLD_TRIP_FEATURES, "trip_features"), features_uri, service, month)
+    features_version, report.rows_out = last_commit(spark, features_uri)
+    report.outputs.append({"table": "trip_features", "uri": features_uri, "version": features_version})
+    # zone_hourly from the trip features just written: a scan of the nine columns it needs
+    written = read_partition(spark, features_uri, service, month, features_version)
+    hourly_uri = lake.gold_table("zone_hourly")
+    write_partition(
+        check_schema(build_zone_hourly(written), GOLD_ZONE_HOURLY, "zone_hourly"), hourly_uri, service, month
     )
-    try:
-        report.rows_in = report.rows_out = features.count()
-        if report.rows_in == 0:
-            raise MissingInput(f"silver trips has no rows for {service} {month}: run `nyctaxi preprocess`")
-        for table, frame, schema in (
-            ("trip_features", features, GOLD_TRIP_FEATURES),
-            ("zone_hourly", build_zone_hourly(features), GOLD_ZONE_HOURLY),
-        ):
-            uri = lake.gold_table(table)
-            write_partition(check_schema(frame, schema, table), uri, service, month)
-            report.outputs.append({"table": table, "uri": uri, "version": table_version(spark, uri)})
-    finally:
-        features.unpersist()
+    report.outputs.append(
+        {"table": "zone_hourly", "uri": hourly_uri, "version": table_version(spark, hourly_uri)}
+    )
     report.rows_quarantined = 0

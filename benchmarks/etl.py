@@ -138,7 +138,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--large-runs", type=int, default=2, help="runs for sizes of 5M rows and more")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--shuffle-partitions", type=int, default=8)
+    parser.add_argument(
+        "--shuffle-partitions", type=int, default=64, help="as NYCTAXI_SPARK_SHUFFLE_PARTITIONS"
+    )
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (match the Spark cores)")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -168,7 +170,7 @@ def main() -> None:
             )
         results[rows] = {"spark": spark, "duckdb": duck}
 
-    summary = summarise(results, sizes)
+    summary = summarise(results, sorted(sizes))
     print_summary(summary)
     path = save(
         "etl",

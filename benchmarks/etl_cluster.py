@@ -54,7 +54,7 @@ def main() -> None:
         print(f"cluster {info.master_url}: {alive} worker(s) × 1 core", flush=True)
         try:
             env = {"NYCTAXI_SPARK_EXECUTOR_MEMORY": args.executor_memory}
-            runs = [spark_run(rows, info.master_url, 8, env) for _ in range(args.runs)]
+            runs = [spark_run(rows, info.master_url, 64, env) for _ in range(args.runs)]
         finally:
             cluster.down(settings)
         for number, run in enumerate(runs, 1):

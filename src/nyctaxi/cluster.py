@@ -1,6 +1,7 @@
-"""A real Spark standalone cluster on 127.0.0.1 without Docker: one master and ``cluster_workers``
-workers started from the pyspark installation (`spark-class`; the pip package has no start-master.sh), with pid
-files and logs under ``cluster_run_dir``. `down` stops exactly the processes `up` started."""
+"""A real Spark standalone cluster on 127.0.0.1 without Docker: one master and
+``cluster_workers`` workers started from the pyspark installation (`spark-class`; the pip
+package has no start-master.sh), with pid files and logs under ``cluster_run_dir``. `down`
+stops exactly the processes `up` started."""
 
 from __future__ import annotations
 

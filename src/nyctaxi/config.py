@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     tlc_base_url: str = TLC_PUBLIC_BASE_URL
     spark_master: str = "local[*]"
     spark_driver_memory: str = "2g"
-    spark_shuffle_partitions: int = Field(default=8, ge=1)
+    # Upper bound: adaptive execution coalesces them to ~64 MB each, so a small month gets a few
+    # and a 10M-row month (2015 yellow has ~12M) gets enough to fit a 2 GB driver. 8 ran out of heap.
+    spark_shuffle_partitions: int = Field(default=64, ge=1)
     jars_dir: str = str(PROJECT_ROOT / "jars" / "lib")
     spark_executor_memory: str = "1g"
     cluster_host: str = "127.0.0.1"

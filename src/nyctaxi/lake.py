@@ -171,7 +171,8 @@ def with_storage_retry(retry_s: float, uri: str, action: Callable[[], T]) -> T:
                 return action()
     except UNREACHABLE as error:
         raise StorageUnavailable(
-            f"object store unreachable for {uri} (retried for {retry_s:.0f} s): {error}; nothing was published"
+            f"object store unreachable for {uri} (retried for {retry_s:.0f} s): {error}; "
+            "rerun when it is back (what was written before is whole)"
         ) from error
     raise AssertionError("unreachable")  # pragma: no cover - Retrying returns or raises
 

@@ -59,7 +59,7 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.debug.maxToStringFields": "200",  # silver has ~30 columns; avoid truncation warnings
         # Delta rebuilds table state from its log with this many tasks (default 50): one (service,
         # month) commit touches a handful of files, so 50 tiny tasks cost more than the work.
-        "spark.databricks.delta.snapshotPartitions": str(settings.spark_shuffle_partitions),
+        "spark.databricks.delta.snapshotPartitions": str(min(settings.spark_shuffle_partitions, 8)),
         "spark.driver.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG}",
         "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE}",
     }

@@ -61,7 +61,9 @@ def _preprocess(spark: SparkSession, settings: Settings, lake: Lake, report: Run
         normalise(raw, service, file_name, mapping)
         .transform(classify, month)
         .withColumn("month", F.lit(str(month)))
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        # Read three times (counts, quarantine, trips), computed once. On disk, not the heap: a
+        # 10M-row month cached in memory ran a 2 GB driver out of heap in the duplicate sort.
+        .persist(StorageLevel.DISK_ONLY)
     )
     try:
         counts = count_outcomes(classified)

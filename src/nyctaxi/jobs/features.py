@@ -42,7 +42,7 @@ def _features(spark: SparkSession, lake: Lake, report: RunReport, month: Month) 
         {"uri": zones_uri, "sha256": zones_sha},
     ]
     trips = read_partition(spark, trips_uri, service, month, version)
-    report.rows_in = trips.count()  # one pass over one column (Delta may answer it from its log)
+    report.rows_in = trips.count()  # a count reads no data columns (Parquet row counts)
     if report.rows_in == 0:
         raise MissingInput(f"silver trips has no rows for {service} {month}: run `nyctaxi preprocess`")
     # Pickups are inside the month (silver rule 2), so its year covers every holiday needed.

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import threading
@@ -104,6 +105,13 @@ class PeakMemory:
             except psutil.NoSuchProcess:
                 return
             self._stop.wait(0.1)
+
+
+def free_port() -> int:
+    """An ephemeral port on 127.0.0.1 for a server the benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def folder_bytes(path: Path) -> int:

@@ -11,22 +11,15 @@ Writes benchmarks/results/etl_cluster.json; no assertions.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, min_median, save  # noqa: E402
+from common import CACHE, free_port, min_median, save  # noqa: E402
 from etl import input_file, spark_run  # noqa: E402
 
 from nyctaxi import cluster  # noqa: E402
 from nyctaxi.config import Settings  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, ROOT, SHARED_TLC, min_median, save  # noqa: E402
+from common import CACHE, ROOT, SHARED_TLC, free_port, min_median, save  # noqa: E402
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 VEGETA = Path(os.environ.get("VEGETA", ROOT / "jars" / "tools" / "bin" / "vegeta"))
@@ -75,12 +74,6 @@ def ensure_champion(env: dict[str, str]) -> None:
     ):
         subprocess.run([NYCTAXI, *args], env=env, check=True, stdout=subprocess.DEVNULL)
     marker.touch()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:

@@ -40,9 +40,10 @@ FROM read_parquet($path)
 
 
 def classified_sql(month: Month) -> str:
-    hashed = ", ".join(
-        f"coalesce(CAST({c} AS VARCHAR), '{rules.TRIP_ID_NULL}')" for c in SOURCE_VALUE_COLUMNS
-    )
+    # DuckDB's own 64-bit hash, twice, as the product uses Spark's xxhash64 twice: the ids differ
+    # between the engines, equal rows get equal ids in each (DuckDB hashes nulls by position).
+    hashed = ", ".join(["service", *SOURCE_VALUE_COLUMNS])
+    halves = ", ".join(f"hash({seed}, {hashed})" for seed in rules.TRIP_ID_SEEDS)
     start, end = f"TIMESTAMP '{month.start}'", f"TIMESTAMP '{month.end}'"
     predicates = {
         "missing_required": " OR ".join(f"{c} IS NULL" for c in REQUIRED_COLUMNS),
@@ -62,7 +63,7 @@ def classified_sql(month: Month) -> str:
     return f"""
     WITH n AS ({NORMALISED}),
     ided AS (
-        SELECT substr(sha256(concat_ws('{rules.TRIP_ID_SEPARATOR}', service, {hashed})), 1, 32) AS trip_id,
+        SELECT printf('%016x%016x', {halves}) AS trip_id,
                *, date_diff('microsecond', pickup_at, dropoff_at) / 60000000.0 AS duration_min
         FROM n
     ),

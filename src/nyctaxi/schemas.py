@@ -45,6 +45,9 @@ SILVER_QUARANTINE = T.StructType(
     SILVER_TRIPS.fields + [T.StructField("reject_reasons", T.ArrayType(T.StringType()))]
 )
 PARTITION_COLUMNS = ["service", "month"]
+# Tables of trips (silver trips/quarantine, gold trip_features) keep Delta min/max statistics only
+# where a reader filters by value (time, place): a hash id or an amount skips no files.
+TRIP_STATS_COLUMNS = ["pickup_at", "pu_location_id", "do_location_id"]
 
 # Without these a row cannot be placed in time/space or priced: a file lacking any is refused.
 REQUIRED_COLUMNS = (

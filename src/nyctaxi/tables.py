@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import delta.exceptions as delta_errors
 import fsspec
 from delta.tables import DeltaTable
@@ -99,15 +101,22 @@ COMMIT_CONFLICTS = (
 )
 
 
-def write_partition(df: DataFrame, uri: str, service: str, month: Month) -> None:
+def write_partition(
+    df: DataFrame, uri: str, service: str, month: Month, stats_columns: Sequence[str] | None = None
+) -> None:
     """Replace exactly one (service, month) partition in one Delta commit (other months untouched).
+
+    ``stats_columns``: the columns Delta keeps min/max statistics of, set when the write creates
+    the table (default: Delta's first 32). Statistics of every column cost a fifth of a silver write.
 
     Two runs of the same partition at once: the first commit wins; the other fails with
     ConcurrentRun and leaves nothing of its own (its data files are never referenced).
     """
+    options = {"delta.dataSkippingStatsColumns": ",".join(stats_columns)} if stats_columns else {}
     try:
         (
             df.write.format("delta")
+            .options(**options)
             .mode("overwrite")
             .option("replaceWhere", partition_predicate(service, month))
             .partitionBy(*PARTITION_COLUMNS)

@@ -4,6 +4,7 @@ rejection budget stops silver from being published."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 
 import pytest
@@ -14,6 +15,7 @@ from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
+from nyctaxi.schemas import TRIP_STATS_COLUMNS
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings, shared_file
 from tests.tables import latest_partition
@@ -28,6 +30,17 @@ def partition(spark, settings, table, month, version=None):
 def partition_files(settings, month) -> set[str]:
     folder = os.path.join(settings.lake_silver, "trips", "service=green", f"month={month}")
     return {os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.parquet"))}
+
+
+def stats_columns(table_uri: str) -> set[str]:
+    """Columns with min/max statistics in the data files a Delta table's log adds."""
+    columns: set[str] = set()
+    for commit in glob.glob(os.path.join(table_uri, "_delta_log", "*.json")):
+        with open(commit) as log:
+            for action in map(json.loads, log):
+                if "add" in action:
+                    columns |= set(json.loads(action["add"]["stats"])["minValues"])
+    return columns
 
 
 def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_path):
@@ -54,6 +67,7 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
         partition(spark, settings, "trips", FEB), feb_before, ignore_row_order=True, ignore_nullable=True
     )
     assert partition_files(settings, FEB) == feb_files, "February's data files were not rewritten"
+    assert stats_columns(trips_uri) == set(TRIP_STATS_COLUMNS), "statistics only where readers filter"
     # time travel: the previous version of January is still there and equal
     assert_df_equality(
         partition(spark, settings, "trips", JAN, version=first_version), jan_before, ignore_row_order=True

@@ -258,3 +258,17 @@ def test_trip_id_is_deterministic_and_ignores_the_file(spark):
     }
     assert ids["a"] == ids["b"] != ids["c"]
     assert len(ids["a"]) == 32
+
+
+def test_trip_id_tells_where_the_nulls_are(spark):
+    # Spark's xxhash64 skips nulls: without the null mask these three would share one id.
+    rows = [
+        trip("tip_null", tip_amount=None, tolls_amount=1.0),
+        trip("tolls_null", tip_amount=1.0, tolls_amount=None),
+        trip("zero", tip_amount=1.0, tolls_amount=0.0),
+    ]
+    ids = {
+        r["label"]: r["trip_id"] for r in classify(spark.createDataFrame(rows, NORMALISED), MONTH).collect()
+    }
+    assert len(set(ids.values())) == 3, ids
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids.values())

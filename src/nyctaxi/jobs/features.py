@@ -10,7 +10,7 @@ from nyctaxi.holidays_calendar import federal_holidays
 from nyctaxi.lake import Lake, exists, manifest_uri, read_json
 from nyctaxi.months import Month
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
+from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY, TRIP_STATS_COLUMNS
 from nyctaxi.tables import (
     check_schema,
     last_commit,
@@ -48,7 +48,8 @@ def _features(spark: SparkSession, lake: Lake, report: RunReport, month: Month) 
     # Pickups are inside the month (silver rule 2), so its year covers every holiday needed.
     features = build_trip_features(trips, read_zone_lookup(spark, zones_uri), federal_holidays([month.year]))
     features_uri = lake.gold_table("trip_features")
-    write_partition(check_schema(features, GOLD_TRIP_FEATURES, "trip_features"), features_uri, service, month)
+    features = check_schema(features, GOLD_TRIP_FEATURES, "trip_features")
+    write_partition(features, features_uri, service, month, TRIP_STATS_COLUMNS)
     features_version, report.rows_out = last_commit(spark, features_uri)
     report.outputs.append({"table": "trip_features", "uri": features_uri, "version": features_version})
     # zone_hourly from the trip features just written: a scan of the nine columns it needs

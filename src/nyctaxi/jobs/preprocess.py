@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -11,22 +10,33 @@ from nyctaxi.errors import BadSourceFile, RejectionBudgetExceeded
 from nyctaxi.lake import Lake, exists, manifest_uri, read_json
 from nyctaxi.months import Month
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS
-from nyctaxi.tables import check_schema, read_trip_file, table_version, write_partition
+from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS, TRIP_STATS_COLUMNS
+from nyctaxi.tables import check_schema, read_partition, read_trip_file, table_version, write_partition
 from nyctaxi.transform.normalise import map_columns, normalise
-from nyctaxi.transform.rules import RULE_COLUMNS, classify
+from nyctaxi.transform.rules import classify, pickup_outside
 
 # A file whose pickups mostly fall outside its month is a mislabeled file, not a dirty month.
 MISLABELED_FRACTION = 0.5
 
 
-def count_outcomes(classified: DataFrame) -> dict[str, int]:
-    """rows_in, rows_quarantined and per-reason counts in one aggregation."""
-    aggregates = [F.count(F.lit(1)).alias("rows_in")]
-    aggregates.append(F.sum((F.size("reject_reasons") > 0).cast("long")).alias("rows_quarantined"))
-    aggregates += [F.sum(F.col(c).cast("long")).alias(c) for c in RULE_COLUMNS]
-    row = classified.agg(*aggregates).collect()[0].asDict()
-    return {key: int(value or 0) for key, value in row.items()}
+def month_fit(normalised: DataFrame, month: Month) -> tuple[int, int]:
+    """(rows, pickups outside the month): one pass over the pickup column, before any write."""
+    row = normalised.agg(
+        F.count(F.lit(1)).alias("rows"), F.sum(pickup_outside(month).cast("long")).alias("outside")
+    ).first()
+    return int(row["rows"]), int(row["outside"] or 0)
+
+
+def quarantine_counts(
+    spark: SparkSession, output: dict, service: str, month: Month
+) -> tuple[int, dict[str, int]]:
+    """(rows, rows per reason) of the partition just written, in one pass (a small share of a month)."""
+    rows = read_partition(spark, output["uri"], service, month, output["version"])
+    per_reason = [
+        F.sum(F.array_contains("reject_reasons", code).cast("long")).alias(code) for code in REASON_CODES
+    ]
+    counts = rows.agg(F.count(F.lit(1)).alias("rows"), *per_reason).first().asDict()
+    return int(counts.pop("rows")), {code: int(value or 0) for code, value in counts.items()}
 
 
 def budget_error(report: RunReport, limit: float) -> RejectionBudgetExceeded:
@@ -57,40 +67,31 @@ def _preprocess(spark: SparkSession, settings: Settings, lake: Lake, report: Run
     raw = read_trip_file(spark, source)
     mapping = map_columns(raw.columns, service, file_name)
     report.unexpected_columns = mapping.unexpected
-    classified = (
-        normalise(raw, service, file_name, mapping)
-        .transform(classify, month)
-        .withColumn("month", F.lit(str(month)))
-        # Read three times (counts, quarantine, trips), computed once. On disk, not the heap: a
-        # 10M-row month cached in memory ran a 2 GB driver out of heap in the duplicate sort.
-        .persist(StorageLevel.DISK_ONLY)
-    )
-    try:
-        counts = count_outcomes(classified)
-        report.rows_in, report.rows_quarantined = counts["rows_in"], counts["rows_quarantined"]
-        report.reasons = {code: counts[f"rule_{code}"] for code in REASON_CODES}
-        outside = report.reasons["pickup_outside_month"]
-        if report.rows_in and outside / report.rows_in > MISLABELED_FRACTION:
-            raise BadSourceFile(
-                f"{file_name}: {outside:,} of {report.rows_in:,} pickups fall outside {month}; "
-                "the file does not hold that month's trips"
-            )
-        is_rejected = F.size("reject_reasons") > 0
-        quarantine_uri = lake.silver_table("quarantine")
-        quarantine = classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames())
-        write_partition(
-            check_schema(quarantine, SILVER_QUARANTINE, "quarantine"), quarantine_uri, service, month
+    normalised = normalise(raw, service, file_name, mapping)
+    report.rows_in, outside = month_fit(normalised, month)
+    if report.rows_in and outside / report.rows_in > MISLABELED_FRACTION:
+        raise BadSourceFile(
+            f"{file_name}: {outside:,} of {report.rows_in:,} pickups fall outside {month}; "
+            "the file does not hold that month's trips"
         )
-        report.outputs.append(_output(spark, "quarantine", quarantine_uri))
-        if report.rows_in and report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
-            raise budget_error(report, settings.max_reject_fraction)
-        trips_uri = lake.silver_table("trips")
-        trips = classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames())
-        write_partition(check_schema(trips, SILVER_TRIPS, "trips"), trips_uri, service, month)
-        report.rows_out = report.rows_in - report.rows_quarantined
-        report.outputs.append(_output(spark, "trips", trips_uri))
-    finally:
-        classified.unpersist()
+    # Not cached: computing the rows twice (quarantine, then trips) costs less than writing them
+    # all to a cache and reading them back, and a 10M-row month cached in memory ran a 2 GB driver
+    # out of heap. Both passes classify identically (copies of a duplicate are equal rows).
+    classified = normalised.transform(classify, month).withColumn("month", F.lit(str(month)))
+    is_rejected = F.size("reject_reasons") > 0
+    quarantine_uri = lake.silver_table("quarantine")
+    quarantine = classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames())
+    quarantine = check_schema(quarantine, SILVER_QUARANTINE, "quarantine")
+    write_partition(quarantine, quarantine_uri, service, month, TRIP_STATS_COLUMNS)
+    report.outputs.append(_output(spark, "quarantine", quarantine_uri))
+    report.rows_quarantined, report.reasons = quarantine_counts(spark, report.outputs[-1], service, month)
+    if report.rows_in and report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
+        raise budget_error(report, settings.max_reject_fraction)
+    trips_uri = lake.silver_table("trips")
+    trips = classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames())
+    write_partition(check_schema(trips, SILVER_TRIPS, "trips"), trips_uri, service, month, TRIP_STATS_COLUMNS)
+    report.rows_out = report.rows_in - report.rows_quarantined
+    report.outputs.append(_output(spark, "trips", trips_uri))
 
 
 def _output(spark: SparkSession, table: str, uri: str) -> dict:

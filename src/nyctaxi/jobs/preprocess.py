@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
-from nyctaxi.errors import BadSourceFile, RejectionBudgetExceeded
+from nyctaxi.errors import BadSourceFile, ContractViolation, RejectionBudgetExceeded
 from nyctaxi.lake import Lake, exists, manifest_uri, read_json
 from nyctaxi.months import Month
 from nyctaxi.quality.report import RunReport, reporting
 from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS, TRIP_STATS_COLUMNS
-from nyctaxi.tables import check_schema, read_partition, read_trip_file, table_version, write_partition
+from nyctaxi.tables import check_schema, read_trip_file, table_version, write_partition
 from nyctaxi.transform.normalise import map_columns, normalise
 from nyctaxi.transform.rules import classify, pickup_outside
 
@@ -27,15 +27,17 @@ def month_fit(normalised: DataFrame, month: Month) -> tuple[int, int]:
     return int(row["rows"]), int(row["outside"] or 0)
 
 
-def quarantine_counts(
-    spark: SparkSession, output: dict, service: str, month: Month
-) -> tuple[int, dict[str, int]]:
-    """(rows, rows per reason) of the partition just written, in one pass (a small share of a month)."""
-    rows = read_partition(spark, output["uri"], service, month, output["version"])
+def counted(df: DataFrame, name: str, reasons: tuple[str, ...] = ()) -> tuple[DataFrame, Observation]:
+    """``df`` observed: its rows (and rows per reason) are counted while it is written, no extra pass."""
+    observation = Observation(name)
     per_reason = [
-        F.sum(F.array_contains("reject_reasons", code).cast("long")).alias(code) for code in REASON_CODES
+        F.sum(F.array_contains("reject_reasons", code).cast("long")).alias(code) for code in reasons
     ]
-    counts = rows.agg(F.count(F.lit(1)).alias("rows"), *per_reason).first().asDict()
+    return df.observe(observation, F.count(F.lit(1)).alias("rows"), *per_reason), observation
+
+
+def observed_counts(observation: Observation) -> tuple[int, dict[str, int]]:
+    counts = dict(observation.get)
     return int(counts.pop("rows")), {code: int(value or 0) for code, value in counts.items()}
 
 
@@ -81,16 +83,24 @@ def _preprocess(spark: SparkSession, settings: Settings, lake: Lake, report: Run
     is_rejected = F.size("reject_reasons") > 0
     quarantine_uri = lake.silver_table("quarantine")
     quarantine = classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames())
-    quarantine = check_schema(quarantine, SILVER_QUARANTINE, "quarantine")
+    quarantine, observation = counted(
+        check_schema(quarantine, SILVER_QUARANTINE, "quarantine"), "quarantine", REASON_CODES
+    )
     write_partition(quarantine, quarantine_uri, service, month, TRIP_STATS_COLUMNS)
+    report.rows_quarantined, report.reasons = observed_counts(observation)
     report.outputs.append(_output(spark, "quarantine", quarantine_uri))
-    report.rows_quarantined, report.reasons = quarantine_counts(spark, report.outputs[-1], service, month)
     if report.rows_in and report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
         raise budget_error(report, settings.max_reject_fraction)
     trips_uri = lake.silver_table("trips")
     trips = classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames())
-    write_partition(check_schema(trips, SILVER_TRIPS, "trips"), trips_uri, service, month, TRIP_STATS_COLUMNS)
-    report.rows_out = report.rows_in - report.rows_quarantined
+    trips, observation = counted(check_schema(trips, SILVER_TRIPS, "trips"), "trips")
+    write_partition(trips, trips_uri, service, month, TRIP_STATS_COLUMNS)
+    report.rows_out, _ = observed_counts(observation)
+    if report.rows_out + report.rows_quarantined != report.rows_in:
+        raise ContractViolation(
+            f"{file_name}: {report.rows_in:,} rows read but {report.rows_out:,} in silver and "
+            f"{report.rows_quarantined:,} in quarantine; the two passes over the file disagree"
+        )
     report.outputs.append(_output(spark, "trips", trips_uri))
 
 

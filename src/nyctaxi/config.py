@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     tlc_base_url: str = TLC_PUBLIC_BASE_URL
     spark_master: str = "local[*]"
     spark_driver_memory: str = "2g"
-    # Upper bound: adaptive execution coalesces them to ~64 MB each, so a small month gets a few
-    # and a 10M-row month (2015 yellow has ~12M) gets enough to fit a 2 GB driver. 8 ran out of heap.
+    # Upper bound: adaptive execution coalesces them to ~64 MB each, so a small month gets a few.
+    # A 10M-row month (2015 yellow has ~12M) runs at 64 in a 2 GB driver; 8 was not re-measured
+    # since preprocess stopped caching (with the in-memory cache, 8 and 64 both ran out of heap).
     spark_shuffle_partitions: int = Field(default=64, ge=1)
     jars_dir: str = str(PROJECT_ROOT / "jars" / "lib")
     spark_executor_memory: str = "1g"

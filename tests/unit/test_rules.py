@@ -261,7 +261,7 @@ def test_trip_id_is_deterministic_and_ignores_the_file(spark):
 
 
 def test_trip_id_tells_where_the_nulls_are(spark):
-    # Spark's xxhash64 skips nulls: without the null mask these three would share one id.
+    # Spark's xxhash64 skips nulls: without the null mask the first two would share one id.
     rows = [
         trip("tip_null", tip_amount=None, tolls_amount=1.0),
         trip("tolls_null", tip_amount=1.0, tolls_amount=None),

@@ -27,7 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, SHARED_TLC, PeakMemory, folder_bytes, min_median, save  # noqa: E402
 
+from nyctaxi.config import Settings  # noqa: E402
 from nyctaxi.months import Month  # noqa: E402
+
+# The product's default, so a benchmark measures what users run.
+DEFAULT_SHUFFLE_PARTITIONS = Settings.model_fields["spark_shuffle_partitions"].default
 
 MONTH = Month.parse("2024-01")
 OVERHEAD_ROWS = 10_000
@@ -50,7 +54,6 @@ def input_file(rows: int) -> Path:
 
 def probe(path: str) -> None:
     """Inside the measured process: ingest, preprocess, features on this process's session."""
-    from nyctaxi.config import Settings
     from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
     from nyctaxi.jobs import features, preprocess
     from nyctaxi.spark import build_session
@@ -139,7 +142,10 @@ def main() -> None:
     parser.add_argument("--large-runs", type=int, default=2, help="runs for sizes of 5M rows and more")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument(
-        "--shuffle-partitions", type=int, default=64, help="as NYCTAXI_SPARK_SHUFFLE_PARTITIONS"
+        "--shuffle-partitions",
+        type=int,
+        default=DEFAULT_SHUFFLE_PARTITIONS,
+        help="as NYCTAXI_SPARK_SHUFFLE_PARTITIONS",
     )
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (match the Spark cores)")
     parser.add_argument("--probe", help=argparse.SUPPRESS)

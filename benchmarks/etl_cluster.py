@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, free_port, min_median, save  # noqa: E402
-from etl import input_file, spark_run  # noqa: E402
+from etl import DEFAULT_SHUFFLE_PARTITIONS, input_file, spark_run  # noqa: E402
 
 from nyctaxi import cluster  # noqa: E402
 from nyctaxi.config import Settings  # noqa: E402
@@ -47,7 +47,9 @@ def main() -> None:
         print(f"cluster {info.master_url}: {alive} worker(s) × 1 core", flush=True)
         try:
             env = {"NYCTAXI_SPARK_EXECUTOR_MEMORY": args.executor_memory}
-            runs = [spark_run(rows, info.master_url, 64, env) for _ in range(args.runs)]
+            runs = [
+                spark_run(rows, info.master_url, DEFAULT_SHUFFLE_PARTITIONS, env) for _ in range(args.runs)
+            ]
         finally:
             cluster.down(settings)
         for number, run in enumerate(runs, 1):

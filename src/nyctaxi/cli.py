@@ -36,6 +36,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _with_log(message: str) -> str:
+    """Every failure line says where its full trace is (contract §6)."""
+    from nyctaxi.logs import log_file
+
+    return message if "full trace in" in message else f"{message} (full trace in {log_file()})"
+
+
 def command(fn: Callable) -> Callable:
     """Register a command whose failures print one clear line (traceback only with --verbose)."""
     return app.command()(_handled(fn))
@@ -44,16 +51,20 @@ def command(fn: Callable) -> Callable:
 def _handled(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from nyctaxi.logs import record_trace
+
         try:
             return fn(*args, **kwargs)
         except NyctaxiError as error:
-            _fail(str(error))
+            record_trace(f"{fn.__name__} failed", error)
+            _fail(_with_log(" ".join(str(error).split())))
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:  # a bug or an environment problem: still one line
-            _fail(
-                f"unexpected {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-            )
+            from nyctaxi.failures import clean
+
+            log = record_trace(f"{fn.__name__} failed", error)
+            _fail(f"{fn.__name__} failed: {clean(str(error))} (an internal error; full trace in {log})")
 
     return wrapper
 
@@ -65,9 +76,14 @@ def _months(month: str | None, months: str | None) -> list[Month]:
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", help="show tracebacks")] = False) -> None:
+def _main(
+    ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", help="show tracebacks")] = False
+) -> None:
+    from nyctaxi.logs import start
+
     _state["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    start(Settings().log_dir, ctx.invoked_subcommand or "nyctaxi")
 
 
 @command

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     cluster_worker_cores: int = Field(default=2, ge=1)  # per worker
     cluster_worker_memory: str = "2g"
     cluster_run_dir: str = str(PROJECT_ROOT / ".run" / "cluster")
+    log_dir: str = "logs"  # one log file per command: full traces and Spark's own log
     max_reject_fraction: float = Field(default=0.20, ge=0.0, le=1.0)
     s3_endpoint: str | None = None
     http_timeout_s: float = Field(default=60.0, gt=0)

@@ -47,3 +47,11 @@ class ValidationFailed(NyctaxiError):
 
 class DriftAlert(NyctaxiError):
     """A month drifted (features, predictions or model error) past the configured limits."""
+
+
+class StorageFull(NyctaxiError):
+    """The lake's storage ran out of space during a write; nothing published changed."""
+
+
+class EngineFailure(NyctaxiError):
+    """Spark failed for a reason not covered by a more specific error (the log has the trace)."""

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import botocore.exceptions
@@ -21,7 +22,7 @@ import fsspec
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from nyctaxi.config import Settings
-from nyctaxi.errors import MissingInput, StorageUnavailable
+from nyctaxi.errors import StorageUnavailable
 from nyctaxi.months import Month
 
 ZONE_LOOKUP_NAME = "taxi_zone_lookup.csv"
@@ -78,30 +79,10 @@ class Lake:
     def zone_lookup(self) -> str:
         return join(self.bronze, "reference", ZONE_LOOKUP_NAME)
 
-    def find_bronze_trip_file(self, service: str, month: Month) -> str:
-        """The one raw file of (service, month) in bronze; clear errors for none or several."""
-        folder = self.bronze_dir(service, month)
-        fs, path = fsspec.core.url_to_fs(python_uri(folder))
-        prefix = f"{service}_tripdata_{month}"
-        names = [posixpath.basename(p) for p in fs.ls(path, detail=False)] if fs.exists(path) else []
-        found = sorted(n for n in names if n.startswith(prefix) and n.endswith(TRIP_FILE_EXTENSIONS))
-        if not found:
-            raise MissingInput(
-                f"no bronze file for {service} {month} in {folder}: run `nyctaxi ingest "
-                f"--service {service} --month {month}` first"
-            )
-        if len(found) > 1:
-            raise MissingInput(f"several bronze files for {service} {month} in {folder}: {found}")
-        return join(folder, found[0])
-
     # ---- silver / gold ----
     def table(self, name: str) -> str:
         """Any Delta table of the contract by name: the catalog of which layer holds what."""
-        if name in SILVER_TABLES:
-            return self.silver_table(name)
-        if name in GOLD_TABLES:
-            return self.gold_table(name)
-        raise ValueError(f"unknown table {name!r}: expected one of {SILVER_TABLES + GOLD_TABLES}")
+        return join(self.roots[self.layer_of(name)], name)
 
     def silver_table(self, name: str) -> str:
         return join(self.silver, name)
@@ -109,8 +90,26 @@ class Lake:
     def gold_table(self, name: str) -> str:
         return join(self.gold, name)
 
-    def report(self, stage: str, service: str, month: Month) -> str:
-        return join(self.gold, "_reports", stage, f"service={service}", f"month={month}.json")
+    def layer_of(self, table: str) -> str:
+        if table in SILVER_TABLES:
+            return "silver"
+        if table in GOLD_TABLES:
+            return "gold"
+        raise ValueError(f"unknown table {table!r}: expected one of {SILVER_TABLES + GOLD_TABLES}")
+
+    def publication(self, layer: str, service: str, month: Month) -> str:
+        """The month's publication record in ``layer`` (contract §6): which table versions hold
+        the month's published partitions, and the bronze sha256 they were built from."""
+        return join(self.roots[layer], "_published", service, f"{month}.json")
+
+    def rejected(self, service: str, month: Month, run_id: str) -> str:
+        """Where a refused run's rejected rows are kept for inspection (never read by a stage)."""
+        return join(self.silver, "_rejected", service, str(month), run_id)
+
+    def report(self, stage: str, service: str, month: Month, failed: bool = False) -> str:
+        """The stage's last succeeded report of the month, or (``failed``) its last failed one."""
+        name = f"month={month}.failed.json" if failed else f"month={month}.json"
+        return join(self.gold, "_reports", stage, f"service={service}", name)
 
 
 def is_object_store(uri: str) -> bool:
@@ -177,6 +176,10 @@ def with_storage_retry(retry_s: float, uri: str, action: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover - Retrying returns or raises
 
 
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def manifest_uri(file_uri: str) -> str:
     return file_uri + MANIFEST_SUFFIX
 
@@ -238,6 +241,28 @@ def publish_file(local_path: str, uri: str) -> None:
         shutil.move(local_path, staged)
         local_path = staged
     os.replace(local_path, target)
+
+
+def copy_atomic(source: str, target: str) -> None:
+    """Copy one file to ``target`` so it appears whole or not at all (same store on both sides).
+
+    Local: a hidden temp copy beside the target, fsync, rename. Object stores: one server-side
+    CopyObject, which is atomic."""
+    src, dst = python_uri(source), python_uri(target)
+    if "://" in dst:
+        fs, path = fsspec.core.url_to_fs(dst)
+        fs.copy(fsspec.core.url_to_fs(src)[1], path)
+        return
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    temp = os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}.{uuid.uuid4().hex}.tmp")
+    try:
+        shutil.copyfile(src, temp)
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, dst)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
 
 
 def remove(uri: str) -> None:

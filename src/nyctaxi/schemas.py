@@ -42,12 +42,17 @@ SILVER_TRIPS = T.StructType(
     ]
 )
 SILVER_QUARANTINE = T.StructType(
-    SILVER_TRIPS.fields + [T.StructField("reject_reasons", T.ArrayType(T.StringType()))]
+    SILVER_TRIPS.fields
+    + [
+        T.StructField("reject_reasons", T.ArrayType(T.StringType())),
+        T.StructField("raw_record", T.StringType()),  # a malformed CSV record's text, else null
+    ]
 )
 PARTITION_COLUMNS = ["service", "month"]
 # Tables of trips (silver trips/quarantine, gold trip_features) keep Delta min/max statistics only
 # where a reader filters by value (time, place): a hash id or an amount skips no files.
 TRIP_STATS_COLUMNS = ["pickup_at", "pu_location_id", "do_location_id"]
+ZONE_HOURLY_STATS_COLUMNS = ["pu_location_id", "pickup_date"]
 
 # Without these a row cannot be placed in time/space or priced: a file lacking any is refused.
 REQUIRED_COLUMNS = (
@@ -129,6 +134,23 @@ REASON_CODES = (
     "invalid_zone",
     "passenger_count_out_of_range",
     "duplicate",
+    "non_finite_value",
+    "malformed_record",
+)
+# Rule 11 (`non_finite_value`): NaN or ±infinity in any of these fails the row.
+FINITE_COLUMNS = (
+    "trip_distance",
+    "fare_amount",
+    "extra",
+    "mta_tax",
+    "tip_amount",
+    "tolls_amount",
+    "improvement_surcharge",
+    "total_amount",
+    "congestion_surcharge",
+    "airport_fee",
+    "cbd_congestion_fee",
+    "ehail_fee",
 )
 
 # ---- zone lookup (bronze reference) ---------------------------------------------------------------

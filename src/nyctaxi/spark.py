@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.errors import NyctaxiError
+from nyctaxi.logs import log_file
 
 # Results must not depend on the machine's zone: TLC times are wall-clock NYC time stored without a
 # zone (timestamp_ntz), and every conversion Spark might still do uses UTC, which has no DST gaps.
@@ -60,7 +61,13 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # Delta rebuilds table state from its log with this many tasks (default 50): one (service,
         # month) commit touches a handful of files, so 50 tiny tasks cost more than the work.
         "spark.databricks.delta.snapshotPartitions": str(min(settings.spark_shuffle_partitions, 8)),
-        "spark.driver.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG}",
+        # Nanosecond Parquet timestamps (the pandas default) are refused by Spark otherwise; read as
+        # longs, the normaliser converts them (nyctaxi.transform.normalise).
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
+        "spark.driver.extraJavaOptions": (
+            f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG} "
+            f"-Dnyctaxi.log.file={log_file()}"
+        ),
         "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE}",
     }
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import delta.exceptions as delta_errors
 import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
@@ -16,6 +22,7 @@ from nyctaxi.errors import BadSourceFile, ConcurrentRun, ContractViolation, Miss
 from nyctaxi.lake import python_uri, spark_uri
 from nyctaxi.months import Month
 from nyctaxi.schemas import PARTITION_COLUMNS, ZONE_LOOKUP
+from nyctaxi.transform.normalise import MALFORMED, SourceTimestamps
 
 
 def _first_line(error: Exception) -> str:
@@ -29,9 +36,8 @@ def _first_line(error: Exception) -> str:
 PARQUET_MAGIC = b"PAR1"
 
 
-def check_parquet_magic(uri: str) -> None:
+def check_parquet_magic(uri: str, name: str) -> None:
     """Refuse a file that is not Parquet before Spark does (with a JVM stack trace in its log)."""
-    name = uri.rsplit("/", 1)[-1]
     fs, path = fsspec.core.url_to_fs(python_uri(uri))
     size = fs.size(path)
     with fs.open(path, "rb") as handle:
@@ -42,25 +48,76 @@ def check_parquet_magic(uri: str) -> None:
         raise BadSourceFile(f"{name}: not a Parquet file ({size:,} bytes, no PAR1 header/footer)")
 
 
-def read_trip_file(spark: SparkSession, uri: str) -> DataFrame:
-    """A raw TLC file with its own schema. CSV is read as text (never inferSchema): the
-    normaliser casts each column explicitly, so one odd value cannot change a column's type."""
-    name = uri.rsplit("/", 1)[-1]
-    if name.endswith(".parquet"):
-        check_parquet_magic(uri)
+@dataclass(frozen=True)
+class TripFile:
+    """A raw TLC file as Spark reads it, and what its own metadata says of its timestamps."""
+
+    frame: DataFrame
+    stored: SourceTimestamps
+    rows: int | None  # from the Parquet footer (CSV: unknown until read)
+
+
+def _parquet_layout(uri: str, name: str) -> tuple[pa.Schema, int]:
+    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    with fs.open(path, "rb") as handle:
+        try:
+            meta = pq.ParquetFile(handle)
+            return meta.schema_arrow, meta.metadata.num_rows
+        except (pa.ArrowException, OSError) as error:
+            raise BadSourceFile(f"{name}: not a readable Parquet file ({error})") from error
+
+
+def source_timestamps(schema: pa.Schema) -> SourceTimestamps:
+    """Zoned and nanosecond columns, from the file's Arrow schema (which keeps a writer's zone
+    even where Parquet cannot, as in INT96)."""
+    stamps = [f for f in schema if pa.types.is_timestamp(f.type)]
+    return SourceTimestamps(
+        zoned=frozenset(f.name for f in stamps if f.type.tz is not None),
+        nanos=frozenset(f.name for f in stamps if f.type.unit == "ns"),
+    )
+
+
+def _csv_header(uri: str, name: str) -> list[str]:
+    """The header of a CSV (or gzip CSV) file, read here so the reader gets an explicit schema."""
+    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    with fs.open(path, "rb") as raw, gzip.open(raw) if name.endswith(".gz") else raw as handle:
+        line = handle.readline(1 << 16)
     try:
-        if name.endswith(".parquet"):
-            return spark.read.parquet(spark_uri(uri))
-        # .csv and .csv.gz (Hadoop picks the gzip codec from the extension)
-        return (
-            spark.read.option("header", True)
-            .option("inferSchema", False)
-            .option("mode", "PERMISSIVE")
-            .csv(spark_uri(uri))
-        )
-    except (PySparkException, Py4JJavaError) as error:
-        kind = "Parquet" if name.endswith(".parquet") else "CSV"
-        raise BadSourceFile(f"{name}: not a readable {kind} file ({_first_line(error)})") from error
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BadSourceFile(f"{name}: the header is not UTF-8 text ({error})") from error
+    header = next(csv.reader([text]), [])
+    if len(header) < 2:
+        raise BadSourceFile(f"{name}: no CSV header (first line {text.strip()[:80]!r})")
+    return [column.strip() for column in header]
+
+
+def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
+    """A raw TLC file with its own schema; ``name`` (the original file name) says its format.
+
+    CSV is read as text with an explicit schema from its header (never inferSchema), strictly:
+    quoted fields may hold commas and newlines (multiLine), and a record whose field count
+    differs from the header's lands whole in MALFORMED instead of being shifted into columns.
+    """
+    if name.endswith(".parquet"):
+        check_parquet_magic(uri, name)
+        schema, rows = _parquet_layout(uri, name)
+        try:
+            return TripFile(spark.read.parquet(spark_uri(uri)), source_timestamps(schema), rows)
+        except (PySparkException, Py4JJavaError) as error:
+            raise BadSourceFile(f"{name}: not a readable Parquet file ({_first_line(error)})") from error
+    header = _csv_header(uri, name)
+    schema = T.StructType([T.StructField(c, T.StringType()) for c in header + [MALFORMED]])
+    frame = (
+        spark.read.schema(schema)
+        .option("header", True)
+        .option("enforceSchema", True)  # the header was read above, BOM and all
+        .option("multiLine", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", MALFORMED)
+        .csv(spark_uri(uri))
+    )
+    return TripFile(frame, SourceTimestamps(), None)
 
 
 def read_zone_lookup(spark: SparkSession, uri: str) -> DataFrame:
@@ -101,32 +158,85 @@ COMMIT_CONFLICTS = (
 )
 
 
-def write_partition(
-    df: DataFrame, uri: str, service: str, month: Month, stats_columns: Sequence[str] | None = None
-) -> None:
-    """Replace exactly one (service, month) partition in one Delta commit (other months untouched).
+def commit_metadata(service: str, month: Month, run_id: str, **facts) -> str:
+    """What every commit of ours says about itself (Delta ``userMetadata``): whose, which month."""
+    return json.dumps({"service": service, "month": str(month), "run_id": run_id, **facts}, sort_keys=True)
 
-    ``stats_columns``: the columns Delta keeps min/max statistics of, set when the write creates
-    the table (default: Delta's first 32). Statistics of every column cost a fifth of a silver write.
+
+def ensure_table(
+    spark: SparkSession, uri: str, schema: T.StructType, stats_columns: Sequence[str] | None
+) -> None:
+    """Create the (empty, partitioned) table once, before any month writes to it.
+
+    Two first runs of different months on a fresh lake would otherwise both try to create it in
+    their data commit, and Delta fails the second one; creating it apart makes that race harmless
+    (the loser finds the table made) and leaves month writes touching only their own partition."""
+    if DeltaTable.isDeltaTable(spark, spark_uri(uri)):
+        return
+    options = {"delta.dataSkippingStatsColumns": ",".join(stats_columns)} if stats_columns else {}
+    try:
+        (
+            spark.createDataFrame([], schema)
+            .write.format("delta")
+            .options(**options)
+            .mode("append")
+            .partitionBy(*PARTITION_COLUMNS)
+            .save(spark_uri(uri))
+        )
+    except COMMIT_CONFLICTS:
+        if not DeltaTable.isDeltaTable(spark, spark_uri(uri)):
+            raise
+
+
+def write_partition(df: DataFrame, uri: str, service: str, month: Month, metadata: str) -> int:
+    """Replace exactly one (service, month) partition in one Delta commit (other months untouched);
+    returns the version it committed. ``metadata`` (see :func:`commit_metadata`) names the run.
 
     Two runs of the same partition at once: the first commit wins; the other fails with
     ConcurrentRun and leaves nothing of its own (its data files are never referenced).
     """
-    options = {"delta.dataSkippingStatsColumns": ",".join(stats_columns)} if stats_columns else {}
     try:
         (
             df.write.format("delta")
-            .options(**options)
             .mode("overwrite")
             .option("replaceWhere", partition_predicate(service, month))
+            .option("userMetadata", metadata)
             .partitionBy(*PARTITION_COLUMNS)
             .save(spark_uri(uri))
         )
     except COMMIT_CONFLICTS as error:
         raise ConcurrentRun(
-            f"{uri} ({service} {month}): another run committed to this partition while this one was "
+            f"{uri} ({service} {month}): another run of {service} {month} committed while this one was "
             f"writing ({type(error).__name__}); its result stands and this run's output was discarded"
         ) from error
+    return commit_of(df.sparkSession, uri, metadata)
+
+
+def commits_since(spark: SparkSession, uri: str, version: int) -> list[tuple[int, str, dict]]:
+    """(version, operation, our metadata or {}) of every commit after ``version``, oldest first."""
+    table = DeltaTable.forPath(spark, spark_uri(uri))
+    latest = table.history(1).first()["version"]
+    if latest <= version:
+        return []
+    rows = table.history(latest - version).select("version", "operation", "userMetadata").collect()
+    found = []
+    for row in sorted(rows, key=lambda r: r["version"]):
+        try:
+            meta = json.loads(row["userMetadata"]) if row["userMetadata"] else {}
+        except ValueError:  # someone else's free text
+            meta = {}
+        found.append((row["version"], row["operation"], meta if isinstance(meta, dict) else {}))
+    return found
+
+
+def commit_of(spark: SparkSession, uri: str, metadata: str) -> int:
+    """The version of the commit that carries ``metadata`` (a run's own, among the latest few)."""
+    wanted = json.loads(metadata)
+    rows = DeltaTable.forPath(spark, spark_uri(uri)).history(50).select("version", "userMetadata").collect()
+    for row in sorted(rows, key=lambda r: -r["version"]):
+        if row["userMetadata"] and json.loads(row["userMetadata"]) == wanted:
+            return row["version"]
+    raise ContractViolation(f"{uri}: the commit of {wanted} is not in the table's recent history")
 
 
 def table_version(spark: SparkSession, uri: str) -> int:
@@ -134,12 +244,6 @@ def table_version(spark: SparkSession, uri: str) -> int:
     if not DeltaTable.isDeltaTable(spark, spark_uri(uri)):
         raise MissingInput(f"no Delta table at {uri}: run the earlier stage first")
     return DeltaTable.forPath(spark, spark_uri(uri)).history(1).collect()[0]["version"]
-
-
-def last_commit(spark: SparkSession, uri: str) -> tuple[int, int]:
-    """(version, rows written) of a Delta table's latest commit, from its log (no data read)."""
-    entry = DeltaTable.forPath(spark, spark_uri(uri)).history(1).select("version", "operationMetrics").first()
-    return entry["version"], int((entry["operationMetrics"] or {}).get("numOutputRows", 0))
 
 
 def read_partition(spark: SparkSession, uri: str, service: str, month: Month, version: int) -> DataFrame:

@@ -12,7 +12,9 @@ from pyspark.sql import SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.errors import MissingInput, NyctaxiError
+from nyctaxi.failures import clean
 from nyctaxi.jobs import features, monitor, preprocess, score, train, validate
+from nyctaxi.logs import record_trace, start
 from nyctaxi.months import Month, parse_month_range, parse_service
 from nyctaxi.quality.report import RunReport
 from nyctaxi.spark import build_session
@@ -115,6 +117,7 @@ def submit_main(name: str, argv: list[str] | None = None) -> int:
     try:
         service = parse_service(args.service)
         settings = Settings()
+        start(settings.log_dir, name)
         spark = build_session(settings, f"nyctaxi-{name}-{service}")
         report = JOBS[name].start(spark, settings, service, args)
     except MissingInput as error:
@@ -124,7 +127,15 @@ def submit_main(name: str, argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except NyctaxiError as error:
-        print(f"error: {error}", file=sys.stderr)
+        text = " ".join(str(error).split())
+        trace = "" if "full trace in" in text else f" (full trace in {record_trace(name, error)})"
+        print(f"error: {text}{trace}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a bug or an environment problem: still one line
+        print(
+            f"error: {name} failed: {clean(str(error))} (full trace in {record_trace(name, error)})",
+            file=sys.stderr,
+        )
         return 1
     print(
         f"{name} {service} {report.month}: {report.status}, rows in {report.rows_in}, out {report.rows_out}"

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import MissingInput
 from nyctaxi.holidays_calendar import federal_holidays
-from nyctaxi.lake import Lake, exists, manifest_uri, read_json
+from nyctaxi.lake import Lake, exists, manifest_uri, read_json, spark_uri
 from nyctaxi.months import Month
+from nyctaxi.publication import MonthRecord, publish, published_partition, reconcile
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY, TRIP_STATS_COLUMNS
+from nyctaxi.schemas import (
+    GOLD_TRIP_FEATURES,
+    GOLD_ZONE_HOURLY,
+    TRIP_STATS_COLUMNS,
+    ZONE_HOURLY_STATS_COLUMNS,
+)
 from nyctaxi.tables import (
     check_schema,
-    last_commit,
+    commit_metadata,
+    ensure_table,
     read_partition,
     read_zone_lookup,
-    table_version,
     write_partition,
 )
 from nyctaxi.transform.features import build_trip_features, build_zone_hourly
@@ -26,39 +33,62 @@ def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> 
     lake = Lake.from_settings(settings)
     report = RunReport("features", service, str(month), engine=spark.sparkContext.master)
     with reporting(lake, report):
-        _features(spark, lake, report, month)
+        reconcile(spark, lake, "gold", service, month, report.run_id)  # a killed run's commits
+        try:
+            record = _features(spark, lake, report, month)
+        except Exception:
+            reconcile(spark, lake, "gold", service, month, report.run_id, only_own=True)
+            raise
+        publish(lake, record)
     return report
 
 
-def _features(spark: SparkSession, lake: Lake, report: RunReport, month: Month) -> None:
+def _features(spark: SparkSession, lake: Lake, report: RunReport, month: Month) -> MonthRecord:
     service = report.service
-    trips_uri, zones_uri = lake.silver_table("trips"), lake.zone_lookup()
+    zones_uri = lake.zone_lookup()
     if not exists(zones_uri):
         raise MissingInput(f"zone lookup missing at {zones_uri}: run `nyctaxi ingest` first")
-    version = table_version(spark, trips_uri)
+    trips, version, silver = published_partition(spark, lake, "trips", service, month)
     zones_sha = read_json(manifest_uri(zones_uri)).get("sha256") if exists(manifest_uri(zones_uri)) else None
     report.inputs += [
-        {"table": "trips", "uri": trips_uri, "version": version},
+        {"table": "trips", "uri": lake.table("trips"), "version": version},
         {"uri": zones_uri, "sha256": zones_sha},
     ]
-    trips = read_partition(spark, trips_uri, service, month, version)
-    report.rows_in = trips.count()  # a count reads no data columns (Parquet row counts)
-    if report.rows_in == 0:
-        raise MissingInput(f"silver trips has no rows for {service} {month}: run `nyctaxi preprocess`")
+    report.source_sha256 = silver.source_sha256
+    report.rows_in = silver_rows = trips.count()  # a count reads no data columns (Parquet row counts)
+    if silver_rows == 0:
+        raise MissingInput(
+            f"silver trips has no rows for {service} {month}: run `nyctaxi preprocess --service "
+            f"{service} --month {month}`"
+        )
+    meta = commit_metadata(service, month, report.run_id, source_sha256=silver.source_sha256)
+    ensure_table(spark, lake.table("trip_features"), GOLD_TRIP_FEATURES, TRIP_STATS_COLUMNS)
+    ensure_table(spark, lake.table("zone_hourly"), GOLD_ZONE_HOURLY, ZONE_HOURLY_STATS_COLUMNS)
     # Pickups are inside the month (silver rule 2), so its year covers every holiday needed.
     features = build_trip_features(trips, read_zone_lookup(spark, zones_uri), federal_holidays([month.year]))
-    features_uri = lake.gold_table("trip_features")
     features = check_schema(features, GOLD_TRIP_FEATURES, "trip_features")
-    write_partition(features, features_uri, service, month, TRIP_STATS_COLUMNS)
-    features_version, report.rows_out = last_commit(spark, features_uri)
-    report.outputs.append({"table": "trip_features", "uri": features_uri, "version": features_version})
+    features_version = write_partition(features, lake.table("trip_features"), service, month, meta)
+    report.rows_out = _rows_written(spark, lake.table("trip_features"), features_version)
     # zone_hourly from the trip features just written: a scan of the nine columns it needs
-    written = read_partition(spark, features_uri, service, month, features_version)
-    hourly_uri = lake.gold_table("zone_hourly")
-    write_partition(
-        check_schema(build_zone_hourly(written), GOLD_ZONE_HOURLY, "zone_hourly"), hourly_uri, service, month
-    )
-    report.outputs.append(
-        {"table": "zone_hourly", "uri": hourly_uri, "version": table_version(spark, hourly_uri)}
-    )
+    written = read_partition(spark, lake.table("trip_features"), service, month, features_version)
+    hourly = check_schema(build_zone_hourly(written), GOLD_ZONE_HOURLY, "zone_hourly")
+    hourly_version = write_partition(hourly, lake.table("zone_hourly"), service, month, meta)
+    tables = {"trip_features": features_version, "zone_hourly": hourly_version}
+    report.outputs += [{"table": t, "uri": lake.table(t), "version": v} for t, v in tables.items()]
     report.rows_quarantined = 0
+    return MonthRecord(
+        "gold",
+        service,
+        str(month),
+        report.run_id,
+        silver.source_sha256,
+        silver.source_file,
+        tables,
+        inputs={"trips": version},
+    )
+
+
+def _rows_written(spark: SparkSession, uri: str, version: int) -> int:
+    """Rows a commit wrote, from its log entry (no data read)."""
+    metrics = DeltaTable.forPath(spark, spark_uri(uri)).history().where(f"version = {version}").first()
+    return int((metrics["operationMetrics"] or {}).get("numOutputRows", 0))

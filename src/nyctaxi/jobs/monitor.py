@@ -18,8 +18,8 @@ from nyctaxi.ml.evaluation import metrics
 from nyctaxi.ml.features import model_vectors, training_rows
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.months import Month
+from nyctaxi.publication import published_partition, read_record
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.tables import read_partition, table_version
 
 
 def run(
@@ -33,12 +33,10 @@ def run(
     return report
 
 
-def _scored(
-    spark: SparkSession, settings: Settings, uri: str, version: int, service: str, month: Month, model
-):
-    """The month's trips (a seeded sample of at most ``drift_sample_rows``) with features and
-    the model's prediction; ``evaluated`` marks the rows the evaluation protocol scores."""
-    gold = read_partition(spark, uri, service, month, version)
+def _scored(spark: SparkSession, settings: Settings, lake: Lake, service: str, month: Month, model):
+    """The month's published trips (a seeded sample of at most ``drift_sample_rows``) with features
+    and the model's prediction; ``evaluated`` marks the rows the evaluation protocol scores."""
+    gold = published_partition(spark, lake, "trip_features", service, month)[0]
     rows = gold.count()
     if rows == 0:
         raise MissingInput(f"gold trip_features has no rows for {service} {month}: run `nyctaxi run` first")
@@ -47,6 +45,11 @@ def _scored(
     gold = gold.withColumn("evaluated", training_rows(gold))
     vectors = model_vectors(gold, model.zones).join(gold.select("trip_id", "evaluated"), "trip_id")
     return with_predictions(vectors, model.booster), rows
+
+
+def _version(lake: Lake, service: str, month: Month) -> int | None:
+    record = read_record(lake, "gold", service, month)
+    return record.tables["trip_features"] if record else None
 
 
 def _error(scored: DataFrame) -> float | None:
@@ -68,12 +71,15 @@ def _monitor(
     from nyctaxi.monitoring.drift import Limits, drift_report, judge
 
     uri = lake.gold_table("trip_features")
-    version = table_version(spark, uri)
     model_version = resolve_version(settings, None)
     model = load_model(registry.model_uri(model_version))
     reference = reference or Month.parse(model.metadata["train_months"][-1])
     report.inputs = [
-        {"table": "trip_features", "uri": uri, "version": version, "months": [str(reference), str(current)]},
+        {
+            "table": "trip_features",
+            "uri": uri,
+            "versions": {str(m): _version(lake, report.service, m) for m in (reference, current)},
+        },
         {"model": registry.MODEL_NAME, "version": model_version},
     ]
     # The error to compare with is the model's own out-of-sample RMSE, logged when it was trained
@@ -81,7 +87,7 @@ def _monitor(
     errors = {"reference_rmse": _logged_rmse(settings, model_version)}
     frames = {}
     for name, month in (("reference", reference), ("current", current)):
-        scored, rows = _scored(spark, settings, uri, version, report.service, month, model)
+        scored, rows = _scored(spark, settings, lake, report.service, month, model)
         scored = scored.cache()
         frames[name] = scored.toPandas()
         errors[f"{name}_rows"] = rows

@@ -1,4 +1,10 @@
-"""Job `preprocess`: bronze (service, month) → silver `trips` + `quarantine` + run report."""
+"""Job `preprocess`: bronze (service, month) → silver `trips` + `quarantine` + run report.
+
+Write, audit, publish (contract §6, docs/month-publication.md): the month's two partitions are
+committed, checked, and only then published by the silver record; a run that fails or is refused
+rolls its commits back and changes nothing published. The bronze candidate it read becomes the
+month's current file only after that.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,28 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
-from nyctaxi.errors import BadSourceFile, ContractViolation, RejectionBudgetExceeded
-from nyctaxi.lake import Lake, exists, manifest_uri, read_json
+from nyctaxi.errors import BadSourceFile, ContractViolation, NyctaxiError, RejectionBudgetExceeded
+from nyctaxi.ingest import versions
+from nyctaxi.lake import Lake, copy_atomic, join, remove, spark_uri
 from nyctaxi.months import Month
+from nyctaxi.publication import MonthRecord, publish, read_record, reconcile
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS, TRIP_STATS_COLUMNS
-from nyctaxi.tables import check_schema, read_trip_file, table_version, write_partition
-from nyctaxi.transform.normalise import map_columns, normalise
+from nyctaxi.schemas import (
+    REASON_CODES,
+    SILVER_QUARANTINE,
+    SILVER_TRIPS,
+    SOURCE_VALUE_COLUMNS,
+    TRIP_STATS_COLUMNS,
+)
+from nyctaxi.tables import check_schema, commit_metadata, ensure_table, read_trip_file, write_partition
+from nyctaxi.transform.normalise import check_source_types, map_columns, normalise
 from nyctaxi.transform.rules import classify, pickup_outside
 
 # A file whose pickups mostly fall outside its month is a mislabeled file, not a dirty month.
 MISLABELED_FRACTION = 0.5
+# Refusals are about the file: the candidate is marked refused. Other failures (a full disk, a
+# lost race) say nothing about it, and it stays pending for the next run.
+REFUSALS = (BadSourceFile, RejectionBudgetExceeded, ContractViolation)
 
 
 def month_fit(normalised: DataFrame, month: Month) -> tuple[int, int]:
@@ -28,81 +45,171 @@ def month_fit(normalised: DataFrame, month: Month) -> tuple[int, int]:
 
 
 def counted(df: DataFrame, name: str, reasons: tuple[str, ...] = ()) -> tuple[DataFrame, Observation]:
-    """``df`` observed: its rows (and rows per reason) are counted while it is written, no extra pass."""
+    """``df`` observed: its rows, rows per reason and cast failures per column are counted while
+    it is written, no extra pass."""
     observation = Observation(name)
     per_reason = [
         F.sum(F.array_contains("reject_reasons", code).cast("long")).alias(code) for code in reasons
     ]
-    return df.observe(observation, F.count(F.lit(1)).alias("rows"), *per_reason), observation
+    per_column = [
+        F.sum(F.array_contains("cast_failed", c).cast("long")).alias(f"cast:{c}")
+        for c in SOURCE_VALUE_COLUMNS
+    ]
+    return df.observe(observation, F.count(F.lit(1)).alias("rows"), *per_reason, *per_column), observation
 
 
-def observed_counts(observation: Observation) -> tuple[int, dict[str, int]]:
-    counts = dict(observation.get)
-    return int(counts.pop("rows")), {code: int(value or 0) for code, value in counts.items()}
-
-
-def budget_error(report: RunReport, limit: float) -> RejectionBudgetExceeded:
-    top = sorted(report.reasons.items(), key=lambda kv: -kv[1])[:3]
-    share = report.rows_quarantined / report.rows_in
-    named = ", ".join(f"{code} {count:,}" for code, count in top if count)
-    return RejectionBudgetExceeded(
-        f"{report.service} {report.month}: {share:.1%} of {report.rows_in:,} rows quarantined, over the "
-        f"budget of {limit:.0%} (top reasons: {named}); silver not published, quarantine written"
-    )
+def observed_counts(observation: Observation) -> tuple[int, dict[str, int], dict[str, int]]:
+    """(rows, per-reason counts, per-column cast failures) seen while a frame was written."""
+    counts = {key: int(value or 0) for key, value in observation.get.items()}
+    casts = {key[5:]: n for key, n in counts.items() if key.startswith("cast:")}
+    reasons = {key: n for key, n in counts.items() if key in REASON_CODES}
+    return counts["rows"], reasons, casts
 
 
 def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
     lake = Lake.from_settings(settings)
     report = RunReport("preprocess", service, str(month), engine=spark.sparkContext.master)
     with reporting(lake, report):
-        _preprocess(spark, settings, lake, report, month)
+        _finish_promotion(lake, service, month, report.run_id)
+        reconcile(spark, lake, "silver", service, month, report.run_id)  # a killed run's commits
+        source = versions.preprocess_input(lake, service, month)
+        report.inputs.append({"uri": source.uri, "sha256": source.sha256})
+        report.source_sha256 = source.sha256
+        try:
+            record = _write_and_audit(spark, settings, lake, report, month, source)
+        except Exception as error:
+            _roll_back(spark, lake, report, month, source, error)
+            raise
+        publish(lake, record)
+        if source.candidate:
+            versions.promote(lake, service, month, source, report.run_id)
     return report
 
 
-def _preprocess(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, month: Month) -> None:
-    service = report.service
-    source = lake.find_bronze_trip_file(service, month)
-    file_name = source.rsplit("/", 1)[-1]
-    manifest = read_json(manifest_uri(source)) if exists(manifest_uri(source)) else {}
-    report.inputs.append({"uri": source, "sha256": manifest.get("sha256")})
+def _finish_promotion(lake: Lake, service: str, month: Month, run_id: str) -> None:
+    """A run killed after publishing but before promoting its bronze file: finish that promotion,
+    so bronze agrees with the silver record again."""
+    record = read_record(lake, "silver", service, month)
+    candidate = versions.pending_candidate(lake, service, month)
+    if record and candidate and candidate.sha256 == record.source_sha256:
+        versions.promote(lake, service, month, candidate, run_id)
 
-    raw = read_trip_file(spark, source)
-    mapping = map_columns(raw.columns, service, file_name)
+
+def _roll_back(spark, lake: Lake, report: RunReport, month: Month, source, error: Exception) -> None:
+    """Undo this run's commits (best effort: the record was never replaced, so readers are safe
+    even when this fails, e.g. on a full disk; the next run retries it)."""
+    try:
+        reconcile(spark, lake, "silver", report.service, month, report.run_id, only_own=True)
+    except Exception as undo_error:  # noqa: BLE001 - the original error is the one to report
+        from nyctaxi.logs import record_trace
+
+        record_trace(f"rollback of run {report.run_id} deferred to the next run", undo_error)
+    if isinstance(error, REFUSALS):
+        versions.refuse(source, report.run_id, str(error).split(";")[0])
+
+
+def _read_input(spark: SparkSession, lake: Lake, report: RunReport, source: versions.BronzeFile):
+    """The source file as Spark reads it. A gzip candidate is read through a copy that keeps its
+    name: Hadoop picks the codec from the extension, and a version's name ends in its sha256."""
+    if source.candidate and source.name.endswith(".gz"):
+        staged = join(lake.silver, "_staging", report.run_id, source.name)
+        copy_atomic(source.uri, staged)
+        return read_trip_file(spark, staged, source.name), staged
+    return read_trip_file(spark, source.uri, source.name), None
+
+
+def _write_and_audit(
+    spark: SparkSession,
+    settings: Settings,
+    lake: Lake,
+    report: RunReport,
+    month: Month,
+    source: versions.BronzeFile,
+) -> MonthRecord:
+    trip_file, staged = _read_input(spark, lake, report, source)
+    try:
+        return _classify_and_write(spark, settings, lake, report, month, source, trip_file)
+    finally:
+        if staged:
+            remove(staged)
+
+
+def _classify_and_write(spark, settings, lake, report, month, source, trip_file) -> MonthRecord:
+    service, file_name = report.service, source.name
+    raw = trip_file.frame
+    mapping = map_columns([c for c in raw.columns if not c.startswith("_malformed")], service, file_name)
+    check_source_types(raw.schema, mapping, trip_file.stored, file_name)
     report.unexpected_columns = mapping.unexpected
-    normalised = normalise(raw, service, file_name, mapping)
+    normalised = normalise(raw, service, file_name, mapping, trip_file.stored)
     report.rows_in, outside = month_fit(normalised, month)
-    if report.rows_in and outside / report.rows_in > MISLABELED_FRACTION:
+    where = f"kept aside in {source.uri}" if source.candidate else "the current bronze file"
+    if report.rows_in == 0:
+        raise BadSourceFile(
+            f"{file_name}: the file has no rows; an empty month is never published over a full one "
+            f"(nothing published changed; the file is {where})"
+        )
+    if outside / report.rows_in > MISLABELED_FRACTION:
         raise BadSourceFile(
             f"{file_name}: {outside:,} of {report.rows_in:,} pickups fall outside {month}; "
-            "the file does not hold that month's trips"
+            f"the file does not hold that month's trips (nothing published changed; the file is {where})"
         )
     # Not cached: computing the rows twice (quarantine, then trips) costs less than writing them
     # all to a cache and reading them back, and a 10M-row month cached in memory ran a 2 GB driver
     # out of heap. Both passes classify identically (copies of a duplicate are equal rows).
     classified = normalised.transform(classify, month).withColumn("month", F.lit(str(month)))
     is_rejected = F.size("reject_reasons") > 0
-    quarantine_uri = lake.silver_table("quarantine")
-    quarantine = classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames())
+    meta = commit_metadata(service, month, report.run_id, source_sha256=source.sha256)
+    versions_written = {}
+    for table, schema in (("quarantine", SILVER_QUARANTINE), ("trips", SILVER_TRIPS)):
+        ensure_table(spark, lake.table(table), schema, TRIP_STATS_COLUMNS)
+    quarantine = classified.where(is_rejected)
     quarantine, observation = counted(
-        check_schema(quarantine, SILVER_QUARANTINE, "quarantine"), "quarantine", REASON_CODES
+        quarantine.select(*SILVER_QUARANTINE.fieldNames(), "cast_failed"), "q", REASON_CODES
     )
-    write_partition(quarantine, quarantine_uri, service, month, TRIP_STATS_COLUMNS)
-    report.rows_quarantined, report.reasons = observed_counts(observation)
-    report.outputs.append(_output(spark, "quarantine", quarantine_uri))
-    if report.rows_in and report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
-        raise budget_error(report, settings.max_reject_fraction)
-    trips_uri = lake.silver_table("trips")
-    trips = classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames())
-    trips, observation = counted(check_schema(trips, SILVER_TRIPS, "trips"), "trips")
-    write_partition(trips, trips_uri, service, month, TRIP_STATS_COLUMNS)
-    report.rows_out, _ = observed_counts(observation)
+    quarantine_rows = check_schema(quarantine.drop("cast_failed"), SILVER_QUARANTINE, "quarantine")
+    versions_written["quarantine"] = write_partition(
+        quarantine_rows, lake.table("quarantine"), service, month, meta
+    )
+    report.rows_quarantined, report.reasons, casts = observed_counts(observation)
+    if report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
+        raise _over_budget(
+            spark, lake, report, month, versions_written["quarantine"], settings.max_reject_fraction
+        )
+    trips, observation = counted(
+        classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames(), "cast_failed"), "t"
+    )
+    trips_rows = check_schema(trips.drop("cast_failed"), SILVER_TRIPS, "trips")
+    versions_written["trips"] = write_partition(trips_rows, lake.table("trips"), service, month, meta)
+    report.rows_out, _, trip_casts = observed_counts(observation)
+    report.cast_failures = {c: casts.get(c, 0) + trip_casts.get(c, 0) for c in SOURCE_VALUE_COLUMNS}
+    report.cast_failures = {c: n for c, n in report.cast_failures.items() if n}
     if report.rows_out + report.rows_quarantined != report.rows_in:
         raise ContractViolation(
             f"{file_name}: {report.rows_in:,} rows read but {report.rows_out:,} in silver and "
             f"{report.rows_quarantined:,} in quarantine; the two passes over the file disagree"
         )
-    report.outputs.append(_output(spark, "trips", trips_uri))
+    report.outputs += [{"table": t, "uri": lake.table(t), "version": v} for t, v in versions_written.items()]
+    return MonthRecord(
+        "silver", service, str(month), report.run_id, source.sha256, file_name, versions_written
+    )
 
 
-def _output(spark: SparkSession, table: str, uri: str) -> dict:
-    return {"table": table, "uri": uri, "version": table_version(spark, uri)}
+def _over_budget(
+    spark, lake: Lake, report: RunReport, month: Month, version: int, limit: float
+) -> NyctaxiError:
+    """Keep the refused run's rejected rows under silver `_rejected/` (for inspection, never read
+    by a stage); the error names the top reasons and that place."""
+    from nyctaxi.tables import read_partition
+
+    kept = lake.rejected(report.service, month, report.run_id)
+    read_partition(spark, lake.table("quarantine"), report.service, month, version).write.mode(
+        "errorifexists"
+    ).parquet(spark_uri(kept))
+    top = sorted(report.reasons.items(), key=lambda kv: -kv[1])[:3]
+    share = report.rows_quarantined / report.rows_in
+    named = ", ".join(f"{code} {count:,}" for code, count in top if count)
+    return RejectionBudgetExceeded(
+        f"{report.service} {report.month}: {share:.1%} of {report.rows_in:,} rows quarantined, over the "
+        f"budget of {limit:.0%} (top reasons: {named}; a row may carry several); nothing published "
+        f"changed; the rejected rows are in {kept}"
+    )

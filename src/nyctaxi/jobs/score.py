@@ -12,9 +12,10 @@ from nyctaxi.ml import registry
 from nyctaxi.ml.features import model_vectors
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.months import Month
+from nyctaxi.publication import published_partition
 from nyctaxi.quality.report import RunReport, reporting
 from nyctaxi.schemas import GOLD_PREDICTIONS
-from nyctaxi.tables import check_schema, read_partition, table_version, write_partition
+from nyctaxi.tables import check_schema, commit_metadata, ensure_table, read_partition, write_partition
 
 
 def run(
@@ -54,8 +55,7 @@ def _score(
 
     service = report.service
     features_uri, predictions_uri = lake.gold_table("trip_features"), lake.gold_table("predictions")
-    version = table_version(spark, features_uri)
-    gold = read_partition(spark, features_uri, service, month, version)
+    gold, version, _ = published_partition(spark, lake, "trip_features", service, month)
     model_version = resolve_version(settings, model_version)
     model = load_model(registry.model_uri(model_version))
     report.inputs = [
@@ -73,10 +73,14 @@ def _score(
         F.lit(registry.MODEL_NAME).alias("model_name"),
         F.lit(model_version).alias("model_version"),
     )
-    write_partition(
-        check_schema(predictions, GOLD_PREDICTIONS, "predictions"), predictions_uri, service, month
+    ensure_table(spark, predictions_uri, GOLD_PREDICTIONS, None)
+    written = write_partition(
+        check_schema(predictions, GOLD_PREDICTIONS, "predictions"),
+        predictions_uri,
+        service,
+        month,
+        commit_metadata(service, month, report.run_id, model_version=model_version),
     )
-    written = table_version(spark, predictions_uri)
     report.rows_out = read_partition(spark, predictions_uri, service, month, written).count()
     report.outputs.append({"table": "predictions", "uri": predictions_uri, "version": written})
     report.summary = {

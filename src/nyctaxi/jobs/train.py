@@ -13,7 +13,7 @@ from xgboost.spark.utils import _get_max_num_concurrent_tasks
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument, MissingInput
-from nyctaxi.lake import Lake, exists
+from nyctaxi.lake import Lake
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import LABEL, metrics, with_linear_baseline, with_median_baseline
 from nyctaxi.ml.features import ZoneState, filter_training_rows, model_vectors
@@ -21,8 +21,9 @@ from nyctaxi.ml.model import TripDurationModel
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.ml.training import fit_booster
 from nyctaxi.months import Month
-from nyctaxi.quality.report import RunReport, load_report, reporting
-from nyctaxi.tables import read_partition, read_zone_lookup, table_version
+from nyctaxi.publication import published_partition, read_record
+from nyctaxi.quality.report import RunReport, reporting
+from nyctaxi.tables import read_zone_lookup
 
 PLOT_POINTS = 5_000  # evaluation trips drawn in the predicted-vs-actual plot
 
@@ -74,36 +75,39 @@ def run(spark: SparkSession, settings: Settings, spec: TrainSpec) -> RunReport:
     return report
 
 
-def _read_months(spark: SparkSession, uri: str, service: str, months: list[Month], version: int) -> DataFrame:
-    frames = [read_partition(spark, uri, service, month, version) for month in months]
+def _read_months(spark: SparkSession, lake: Lake, service: str, months: list[Month]) -> DataFrame:
+    frames = [published_partition(spark, lake, "trip_features", service, month)[0] for month in months]
     return reduce(DataFrame.unionByName, frames)
 
 
+def _published_versions(lake: Lake, service: str, months: list[Month]) -> dict[str, int | None]:
+    """The gold version each month is published at (None: not published)."""
+    records = {str(m): read_record(lake, "gold", service, m) for m in months}
+    return {m: r.tables["trip_features"] if r else None for m, r in records.items()}
+
+
 def _bronze_sha256(lake: Lake, service: str, month: Month) -> str | None:
-    """The sha256 of the month's bronze file, as its preprocess run recorded it."""
-    if not exists(lake.report("preprocess", service, month)):
-        return None
-    inputs = load_report(lake, "preprocess", service, month).get("inputs", [])
-    return next((item["sha256"] for item in inputs if item.get("sha256")), None)
+    """The sha256 of the bronze file the month's published gold was built from."""
+    record = read_record(lake, "gold", service, month)
+    return record.source_sha256 if record else None
 
 
 def _train(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, spec: TrainSpec) -> None:
     from nyctaxi.ml.tracking import log_training_run  # MLflow is imported only by jobs that use it
 
     uri = lake.gold_table("trip_features")
-    version = table_version(spark, uri)
     months = [*spec.train_months, spec.eval_month]
     report.inputs = [
-        {"table": "trip_features", "uri": uri, "version": version, "months": list(map(str, months))}
+        {"table": "trip_features", "uri": uri, "versions": _published_versions(lake, spec.service, months)}
     ]
     report.inputs += [
         {"month": str(m), "bronze_sha256": _bronze_sha256(lake, spec.service, m)} for m in months
     ]
     zones = ZoneState.from_lookup(read_zone_lookup(spark, lake.zone_lookup()))
-    train = filter_training_rows(_read_months(spark, uri, spec.service, spec.train_months, version))
+    train = filter_training_rows(_read_months(spark, lake, spec.service, spec.train_months))
     if spec.sample_fraction < 1.0:
         train = train.sample(fraction=spec.sample_fraction, seed=spec.seed)
-    rows = filter_training_rows(_read_months(spark, uri, spec.service, [spec.eval_month], version))
+    rows = filter_training_rows(_read_months(spark, lake, spec.service, [spec.eval_month]))
     train, rows = (df.persist(StorageLevel.MEMORY_AND_DISK) for df in (train, rows))
     try:
         evaluation = _evaluate(spark, settings, spec, zones, train, rows)

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import math
 import statistics
+from functools import reduce
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
-from nyctaxi.errors import ValidationFailed
-from nyctaxi.lake import Lake, spark_uri, write_bytes_atomic
+from nyctaxi.errors import MissingInput, ValidationFailed
+from nyctaxi.lake import Lake, write_bytes_atomic
 from nyctaxi.months import Month
+from nyctaxi.publication import published_partition
 from nyctaxi.quality import expectations as ex
 from nyctaxi.quality.report import RunReport, reporting, validation_html
 from nyctaxi.schemas import SILVER_TRIPS
-from nyctaxi.tables import read_partition, table_version
 
 ROWS_PER_TASK = 1_000_000  # rows per partition while the expectations run
 NULLABLE_SILVER = [f.name for f in SILVER_TRIPS.fields if f.name not in ex.SILVER_NOT_NULL]
@@ -31,11 +32,10 @@ def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> 
     return report
 
 
-def _latest(spark: SparkSession, lake: Lake, report: RunReport, table: str, month: Month) -> DataFrame:
-    uri = lake.table(table)
-    version = table_version(spark, uri)
-    report.inputs.append({"table": table, "uri": uri, "version": version})
-    return read_partition(spark, uri, report.service, month, version)
+def _published(spark: SparkSession, lake: Lake, report: RunReport, table: str, month: Month) -> DataFrame:
+    frame, version, _ = published_partition(spark, lake, table, report.service, month)
+    report.inputs.append({"table": table, "uri": lake.table(table), "version": version})
+    return frame
 
 
 def _previous_months(month: Month, count: int) -> list[str]:
@@ -51,10 +51,17 @@ def _null_shares(df: DataFrame) -> dict[str, float | None]:
     return {c: row[c] for c in NULLABLE_SILVER}
 
 
-def _reference(spark: SparkSession, trips: dict, service: str, months: list[str]) -> DataFrame:
-    """Silver trips of the previous months (same table version as the month under test)."""
-    frame = spark.read.format("delta").option("versionAsOf", trips["version"]).load(spark_uri(trips["uri"]))
-    return frame.where((F.col("service") == service) & F.col("month").isin(months))
+def _reference(spark: SparkSession, lake: Lake, service: str, months: list[str]) -> DataFrame:
+    """Silver trips of the previous months that are published, each as its record says."""
+    frames = []
+    for month in map(Month.parse, months):
+        try:
+            frames.append(published_partition(spark, lake, "trips", service, month)[0])
+        except MissingInput:
+            continue
+    if not frames:
+        return spark.createDataFrame([], SILVER_TRIPS)
+    return reduce(DataFrame.unionByName, frames)
 
 
 def month_summary(
@@ -63,7 +70,7 @@ def month_summary(
     """The month-level facts the month expectations judge, and the reference they compare with."""
     counts = {name: frame.count() for name, frame in frames.items()}
     previous = _previous_months(Month.parse(report.month), settings.volume_reference_months)
-    reference = _reference(spark, report.inputs[0], report.service, previous).persist(
+    reference = _reference(spark, Lake.from_settings(settings), report.service, previous).persist(
         StorageLevel.MEMORY_AND_DISK
     )
     try:
@@ -97,7 +104,7 @@ def month_summary(
 
 def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, month: Month) -> None:
     tables = ("trips", "quarantine", "trip_features", "zone_hourly")
-    frames = {name: _latest(spark, lake, report, name, month) for name in tables}
+    frames = {name: _published(spark, lake, report, name, month) for name in tables}
     for name in ("trips", "trip_features"):
         # pandera runs a Spark job per expectation (~100): few partitions keep each one cheap.
         tasks = max(1, math.ceil(frames[name].count() / ROWS_PER_TASK))

@@ -67,7 +67,7 @@ def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -
         lineage = {
             f"bronze_sha256.{i['month']}": i["bronze_sha256"] or "unknown" for i in inputs if "month" in i
         }
-        lineage["gold.trip_features.version"] = str(inputs[0]["version"])
+        lineage.update({f"gold.trip_features.version.{m}": str(v) for m, v in inputs[0]["versions"].items()})
         mlflow.set_tags({**lineage, **spec.tags})
         mlflow.log_metrics(_flat_metrics(results))
         mlflow.log_figure(evaluation_figure(evaluation.sample, evaluation.by_hour, name), "evaluation.png")

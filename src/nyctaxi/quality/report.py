@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from html import escape
 
-from nyctaxi.errors import ConcurrentRun
-from nyctaxi.lake import Lake, read_json, write_json_atomic
+from nyctaxi.failures import explain
+from nyctaxi.lake import Lake, read_json, utc_now, write_json_atomic
 from nyctaxi.months import Month
 from nyctaxi.schemas import REASON_CODES
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -24,6 +20,7 @@ class RunReport:
     service: str
     month: str
     engine: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     inputs: list[dict] = field(default_factory=list)
@@ -31,6 +28,8 @@ class RunReport:
     rows_out: int | None = None
     rows_quarantined: int | None = None
     reasons: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASON_CODES, 0))
+    cast_failures: dict[str, int] = field(default_factory=dict)  # column → values not convertible
+    source_sha256: str | None = None  # the bronze file the month was built from
     unexpected_columns: list[str] = field(default_factory=list)
     outputs: list[dict] = field(default_factory=list)
     status: str = "running"
@@ -48,23 +47,27 @@ class RunReport:
 
 
 def save_report(lake: Lake, report: RunReport) -> str:
-    uri = lake.report(report.stage, report.service, Month.parse(report.month))
+    """A succeeded run replaces the stage's report of the month; a failed one is written beside
+    it (``….failed.json``), so the last succeeded report stays part of the published month."""
+    month = Month.parse(report.month)
+    uri = lake.report(report.stage, report.service, month, failed=report.status == "failed")
     write_json_atomic(uri, report.to_dict())
     return uri
 
 
 @contextmanager
 def reporting(lake: Lake, report: RunReport) -> Iterator[RunReport]:
-    """Save ``report`` when the block ends: succeeded, or failed with the error (then re-raised).
-    A run that lost a commit race to another run of the same month leaves the winner's report."""
+    """Save ``report`` when the block ends: succeeded, or failed with the error as one line (then
+    raised as a NyctaxiError naming the log file that holds the full trace)."""
     try:
         yield report
-    except ConcurrentRun:
-        raise
     except Exception as error:
-        report.finish(error)
+        explained = explain(error, report)
+        report.finish(explained)
         save_report(lake, report)
-        raise
+        if explained is error:
+            raise
+        raise explained from error
     report.finish()
     save_report(lake, report)
 

@@ -1,7 +1,9 @@
 """Bronze → one canonical frame: each source file's own columns mapped onto the silver columns.
 
-Handles the drift of 2011–2025 files: name case (`Airport_fee`), int vs double counts, string
-vs large_string flags, CSV text (everything a string), LTZ vs NTZ timestamps, missing columns.
+Handles the drift of 2011–2025 files and of the writers people use (contract §2): name case
+(`Airport_fee`), int vs double counts, string vs large_string flags, CSV text (everything a
+string), naive vs zoned timestamps in every precision, missing columns. Nothing truncates: a value
+that does not convert is null and named in `cast_failed`.
 """
 
 from __future__ import annotations
@@ -54,34 +56,149 @@ def map_columns(source_columns: list[str], service: str, file_name: str) -> Colu
     return ColumnMapping(sources, unexpected)
 
 
-def _cast(column: Column, source_type: T.DataType, target_type: T.DataType) -> Column:
-    """Cast one source column to its silver type; unparseable text becomes null (never an abort)."""
-    if isinstance(target_type, T.BooleanType):
+NYC_ZONE = "America/New_York"
+# A text timestamp that carries its zone: "2025-01-01 00:18:38-05:00", "…T05:18:38Z", "… +0000".
+ZONED_TEXT = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
+# Columns that hold NYC ids: a non-whole value there is an invalid zone, not just a lost value.
+ZONE_COLUMNS = ("pu_location_id", "do_location_id")
+MALFORMED = "_malformed_record"  # the CSV reader's column for a record of the wrong field count
+
+
+@dataclass(frozen=True)
+class SourceTimestamps:
+    """How a file stores its timestamps, read from its own metadata (Parquet footer / Arrow schema).
+
+    ``zoned``: columns stored as instants (tz-aware, or UTC-adjusted): converted to NYC wall clock.
+    ``nanos``: nanosecond columns, which Spark reads as long (spark.sql.legacy.parquet.nanosAsLong).
+    """
+
+    zoned: frozenset[str] = frozenset()
+    nanos: frozenset[str] = frozenset()
+
+
+def _readable(source_type: T.DataType, target: T.DataType, nanos: bool) -> bool:
+    if isinstance(source_type, T.StringType):
+        return True
+    if isinstance(target, T.TimestampNTZType):
+        return isinstance(source_type, (T.TimestampNTZType, T.TimestampType)) or (
+            nanos and isinstance(source_type, T.LongType)
+        )
+    if isinstance(target, T.BooleanType):
+        return isinstance(source_type, T.BooleanType)
+    return isinstance(source_type, T.NumericType)
+
+
+def check_source_types(
+    schema: T.StructType, mapping: ColumnMapping, stored: SourceTimestamps, file_name: str
+) -> None:
+    """Refuse a file whose column has a type no conversion of contract §2 reads (a struct fare,
+    a timestamp stored as a bare int64), naming the column, its type and what was expected."""
+    types = {f.name: f.dataType for f in schema.fields}
+    for field in SOURCE_VALUE_FIELDS:
+        source = mapping.sources.get(field.name)
+        if source is None or _readable(types[source], field.dataType, source in stored.nanos):
+            continue
+        expected = {
+            T.TimestampNTZType: "a timestamp (any Parquet precision) or timestamp text",
+            T.BooleanType: "a Y/N flag",
+        }.get(type(field.dataType), "a number or number text")
+        raise BadSourceFile(
+            f"{file_name}: column {source} is {types[source].simpleString()}, expected {expected}"
+        )
+
+
+def _as_wall_clock(instant: Column) -> Column:
+    """An instant (Spark LTZ, session zone UTC) → its NYC wall-clock reading as timestamp_ntz."""
+    return F.from_utc_timestamp(instant, NYC_ZONE).cast(T.TimestampNTZType())
+
+
+def _timestamp(column: Column, name: str, source_type: T.DataType, stored: SourceTimestamps) -> Column:
+    zoned = name in stored.zoned
+    if isinstance(source_type, T.TimestampNTZType):
+        return column
+    if isinstance(source_type, T.LongType) and name in stored.nanos:
+        # integer division: a double of the nanoseconds would lose their last digits
+        micros = (column - F.pmod(column, F.lit(1000))).try_cast(T.DecimalType(20, 0)) / F.lit(1000)
+        column, source_type = F.timestamp_micros(micros.cast(T.LongType())), T.TimestampType()
+    if isinstance(source_type, T.TimestampType):
+        # An instant is converted to NYC time; without a zone (INT96 from a naive writer) the
+        # stored reading is the wall clock, kept by the UTC session zone pinned in nyctaxi.spark.
+        return _as_wall_clock(column) if zoned else column.cast(T.TimestampNTZType())
+    text = F.trim(column.cast("string"))
+    return F.when(text.rlike(ZONED_TEXT), _as_wall_clock(text.try_cast(T.TimestampType()))).otherwise(
+        text.try_cast(T.TimestampNTZType())
+    )
+
+
+def _whole(number: Column) -> Column:
+    """An int from a double only when it is a whole, finite number: 74.7, NaN, ±inf never truncate."""
+    finite = ~F.isnan(number) & (F.abs(number) != F.lit(float("inf")))
+    return F.when(finite & (number % 1 == 0), number.try_cast(T.IntegerType()))
+
+
+def _cast(
+    column: Column, name: str, source_type: T.DataType, target: T.DataType, stored: SourceTimestamps
+) -> Column:
+    """Cast one source column to its silver type; a value that does not convert becomes null."""
+    if isinstance(target, T.BooleanType):
         flag = F.upper(F.trim(column.cast("string")))
         return F.when(flag == "Y", True).when(flag == "N", False)
-    if isinstance(target_type, T.TimestampNTZType):
-        # An LTZ timestamp (old writers) is converted with the session zone, pinned to UTC in
-        # nyctaxi.spark, so the stored wall-clock reading is kept whatever the machine's zone.
-        return column.try_cast(T.TimestampNTZType())
-    if isinstance(target_type, T.IntegerType) and isinstance(source_type, T.StringType):
-        # CSV text of a nullable int column may read "1.0" (pandas exports): go through double.
-        return column.try_cast(T.DoubleType()).try_cast(T.IntegerType())
-    return column.try_cast(target_type)
+    if isinstance(target, T.TimestampNTZType):
+        return _timestamp(column, name, source_type, stored)
+    if isinstance(target, T.IntegerType):
+        if isinstance(source_type, T.IntegralType):
+            return column.try_cast(T.IntegerType())  # a long beyond int range fails, never wraps
+        # Doubles, decimals and text ("1.0" from pandas exports) go through double, whole only.
+        return _whole(
+            F.trim(column.cast("string")).try_cast(T.DoubleType())
+            if isinstance(source_type, T.StringType)
+            else column.try_cast(T.DoubleType())
+        )
+    return column.try_cast(target)
 
 
-def normalise(raw: DataFrame, service: str, file_name: str, mapping: ColumnMapping) -> DataFrame:
-    """Select the source-value columns of silver, typed, with `service` and `source_file` added."""
+def _present(column: Column, source_type: T.DataType) -> Column:
+    """The source holds a value (text that is not blank): if the cast gives null, it failed."""
+    if isinstance(source_type, T.StringType):
+        return column.isNotNull() & (F.trim(column) != "")
+    return column.isNotNull()
+
+
+def normalise(
+    raw: DataFrame,
+    service: str,
+    file_name: str,
+    mapping: ColumnMapping,
+    stored: SourceTimestamps = SourceTimestamps(),
+) -> DataFrame:
+    """Select the source-value columns of silver, typed, with `service` and `source_file` added,
+    plus `cast_failed` (the columns whose value did not convert) and `raw_record` (the text of a
+    CSV record of the wrong field count, whose values are then all null: never shifted)."""
     source_types = {f.name: f.dataType for f in raw.schema.fields}
-    columns = []
+    malformed = F.col(MALFORMED).isNotNull() if MALFORMED in source_types else F.lit(False)
+    columns, failed = [], []
     for field in SOURCE_VALUE_FIELDS:
         source = mapping.sources.get(field.name)
         if source is None:
-            value = F.lit(None).cast(field.dataType)
-        else:
-            value = _cast(F.col(f"`{source}`"), source_types[source], field.dataType)
-        columns.append(value.alias(field.name))
+            columns.append(F.lit(None).cast(field.dataType).alias(field.name))
+            continue
+        column, source_type = F.col(f"`{source}`"), source_types[source]
+        value = _cast(column, field.name, source_type, field.dataType, stored)
+        columns.append(F.when(~malformed, value).alias(field.name))
+        if not isinstance(field.dataType, T.BooleanType):  # flags: anything but Y/N is null by rule
+            failed.append(
+                F.when(~malformed & _present(column, source_type) & value.isNull(), F.lit(field.name))
+            )
+    raw_record = F.col(MALFORMED) if MALFORMED in source_types else F.lit(None).cast("string")
+    cast_failed = (
+        F.filter(F.array(*failed), lambda c: c.isNotNull()) if failed else F.array().cast("array<string>")
+    )
     return raw.select(
-        F.lit(service).alias("service"), *columns, F.lit(file_name).alias("source_file")
+        F.lit(service).alias("service"),
+        *columns,
+        F.lit(file_name).alias("source_file"),
+        cast_failed.alias("cast_failed"),
+        raw_record.alias("raw_record"),
     ).transform(with_ratecode_normalised)
 
 

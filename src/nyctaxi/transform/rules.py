@@ -10,7 +10,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from nyctaxi.months import Month
-from nyctaxi.schemas import REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
+from nyctaxi.schemas import FINITE_COLUMNS, REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
 
 # Thresholds, each with its reason:
 MIN_DURATION_MIN = 1.0  # under a minute is a meter tap or a cancelled hail, not a trip
@@ -33,7 +33,9 @@ def with_trip_id(df: DataFrame) -> DataFrame:
     (1.0 and 1 normalise to the same int before hashing). Spark's hash skips nulls, so the mask
     (bit i = column i is null) is what tells (null, 1) from (1, null).
     """
-    values = [F.col("service")] + [F.col(c) for c in SOURCE_VALUE_COLUMNS]
+    # raw_record is null except on a malformed CSV record (whose values are all null): it keeps
+    # two different malformed records apart, and changes no other row's id (nulls are skipped).
+    values = [F.col("service")] + [F.col(c) for c in SOURCE_VALUE_COLUMNS] + [F.col("raw_record")]
     null_mask = sum(
         F.col(c).isNull().cast("long") * F.lit(1 << i) for i, c in enumerate(SOURCE_VALUE_COLUMNS)
     )
@@ -64,10 +66,16 @@ def with_rule_flags(df: DataFrame, month: Month) -> DataFrame:
     duration, distance = F.col("duration_min"), F.col("trip_distance")
     fare, total = F.col("fare_amount"), F.col("total_amount")
     passengers = F.col("passenger_count")
+    malformed = F.col("raw_record").isNotNull()
     first_copy = Window.partitionBy("trip_id").orderBy("trip_id")
 
     def zone_invalid(name: str) -> Column:
-        return ~F.col(name).between(MIN_ZONE, MAX_ZONE)
+        # present in the source but not a whole number (74.7, "abc"): the cast left it null
+        not_whole = F.array_contains("cast_failed", name)
+        return ~F.col(name).between(MIN_ZONE, MAX_ZONE) | not_whole
+
+    def non_finite(name: str) -> Column:
+        return F.isnan(name) | (F.abs(name) == F.lit(float("inf")))
 
     predicates = {
         "missing_required": F.greatest(*[F.col(c).isNull() for c in REQUIRED_COLUMNS]),
@@ -81,15 +89,21 @@ def with_rule_flags(df: DataFrame, month: Month) -> DataFrame:
         "amount_out_of_range": (fare < 0) | (total < 0) | (fare > MAX_FARE),
         "invalid_zone": zone_invalid("pu_location_id") | zone_invalid("do_location_id"),
         "passenger_count_out_of_range": (passengers < 0) | (passengers > MAX_PASSENGERS),
-        "duplicate": F.row_number().over(first_copy) > 1,
+        "duplicate": ~malformed & (F.row_number().over(first_copy) > 1),
+        "non_finite_value": F.greatest(*[non_finite(c) for c in FINITE_COLUMNS]),
+        "malformed_record": malformed,
     }
     return df.withColumns({f"rule_{code}": _fires(predicates[code]) for code in REASON_CODES})
 
 
 def with_reject_reasons(df: DataFrame) -> DataFrame:
-    """`reject_reasons`: codes of every rule that fired, in contract order (empty = clean)."""
+    """`reject_reasons`: codes of every rule that fired, in contract order (empty = clean). A
+    malformed record has no values to judge: `malformed_record` is its only reason (rule 12)."""
     fired = F.array(*[F.when(F.col(f"rule_{code}"), F.lit(code)) for code in REASON_CODES])
-    return df.withColumn("reject_reasons", F.filter(fired, lambda code: code.isNotNull()))
+    reasons = F.when(F.col("rule_malformed_record"), F.array(F.lit("malformed_record"))).otherwise(
+        F.filter(fired, lambda code: code.isNotNull())
+    )
+    return df.withColumn("reject_reasons", reasons)
 
 
 def classify(df: DataFrame, month: Month) -> DataFrame:

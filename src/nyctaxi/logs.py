@@ -1,0 +1,52 @@
+"""Where the full traces go: one log file per process, named in every error line.
+
+The console gets one line per failure (contract §6); the JVM's log4j output and Python's traces
+of the same process go to this file instead (see conf/log4j2.properties, which reads its path
+from the ``nyctaxi.log.file`` system property that :mod:`nyctaxi.spark` passes the JVM)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from datetime import UTC, datetime
+
+ENV = "NYCTAXI_LOG_FILE"  # set once per process; child processes (spark-submit) inherit it
+TRACE_LOGGER = "nyctaxi.trace"
+
+
+def start(log_dir: str, name: str) -> str:
+    """Choose this process's log file under ``log_dir`` (unless a parent chose one already)."""
+    if not os.environ.get(ENV):
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        os.environ[ENV] = os.path.join(os.path.abspath(log_dir), f"nyctaxi-{name}-{stamp}-{os.getpid()}.log")
+    return log_file()
+
+
+def log_file() -> str:
+    """This process's log file (a default one in the temp folder for library use and tests)."""
+    if not os.environ.get(ENV):
+        start(os.path.join(tempfile.gettempdir(), "nyctaxi-logs"), "lib")
+    path = os.environ[ENV]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def _trace_logger() -> logging.Logger:
+    logger = logging.getLogger(TRACE_LOGGER)
+    path = log_file()
+    if not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.propagate = False  # never to the console
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def record_trace(summary: str, error: BaseException) -> str:
+    """Append ``error``'s full trace to the log file (a py4j error's text holds the JVM's stack)."""
+    _trace_logger().error(summary, exc_info=(type(error), error, error.__traceback__))
+    return log_file()

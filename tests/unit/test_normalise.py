@@ -89,7 +89,7 @@ def test_csv_text_is_cast_explicitly(spark):
     raw = spark.createDataFrame(rows, T.StructType([T.StructField(c, T.StringType()) for c in header]))
     mapping = map_columns(header, "yellow", "f.csv")
     out = normalise(raw, "yellow", "f.csv", mapping)
-    assert out.columns == ["service", *SOURCE_VALUE_COLUMNS, "source_file"]
+    assert out.columns == ["service", *SOURCE_VALUE_COLUMNS, "source_file", "cast_failed", "raw_record"]
     assert dict(out.dtypes)["pickup_at"] == "timestamp_ntz"
     got = [r.asDict() for r in out.collect()]
     assert got[0]["passenger_count"] == 1 and got[0]["trip_distance"] == 0.8
@@ -102,6 +102,8 @@ def test_csv_text_is_cast_explicitly(spark):
     assert got[1]["pickup_at"] == datetime(2020, 4, 25, 14, 25, 29)
     assert got[1]["passenger_count"] is None and got[1]["ratecode_id"] is None
     assert got[2]["vendor_id"] is None and got[2]["pickup_at"] is None and got[2]["passenger_count"] is None
+    # what did not convert is named (empty fields are absent, not failures; flags are null by rule)
+    assert [r["cast_failed"] for r in got] == [[], [], ["vendor_id", "pickup_at", "passenger_count"]]
     assert (
         got[0]["airport_fee"] is None and got[0]["cbd_congestion_fee"] is None and got[0]["trip_type"] is None
     )
@@ -130,3 +132,72 @@ def test_double_counts_and_ltz_timestamps(spark):
     assert row["passenger_count"] == 2 and row["trip_type"] == 1
     # 02:30 on 2024-03-10 does not exist in New York (DST gap); the session zone is UTC, so it survives.
     assert row["pickup_at"] == datetime(2024, 3, 10, 2, 30)
+
+
+def test_integers_never_truncate_and_zoned_text_becomes_new_york_time(spark):
+    """74.7 / 265.9 / NaN are cast failures, not 74 / 265; '…-05:00' and '…Z' are instants."""
+    header = ["lpep_pickup_datetime", "lpep_dropoff_datetime", "PULocationID", "DOLocationID",
+              "passenger_count", "trip_distance", "fare_amount", "total_amount"]  # fmt: skip
+    rows = [
+        ["2025-01-01 00:18:38-05:00", "2025-01-01T05:30:00Z", "74.7", "265.9", "NaN", "1", "5", "6"],
+        ["2025-01-01 00:18:38", "2025-01-01 00:30:00", "74.0", " 75 ", "2.0", "1", "5", "6"],
+    ]
+    raw = spark.createDataFrame(rows, T.StructType([T.StructField(c, T.StringType()) for c in header]))
+    got = normalise(raw, "green", "g.csv", map_columns(header, "green", "g.csv")).collect()
+    assert got[0]["pickup_at"] == datetime(2025, 1, 1, 0, 18, 38)
+    assert got[0]["dropoff_at"] == datetime(2025, 1, 1, 0, 30), "05:30 UTC is 00:30 in New York"
+    assert got[0]["pu_location_id"] is None and got[0]["do_location_id"] is None
+    assert got[0]["cast_failed"] == ["passenger_count", "pu_location_id", "do_location_id"]
+    assert (got[1]["pu_location_id"], got[1]["do_location_id"], got[1]["passenger_count"]) == (74, 75, 2)
+    assert got[1]["cast_failed"] == []
+
+
+def test_parquet_instants_and_nanoseconds_by_their_metadata(spark):
+    """A zoned column (per the file's Arrow schema) is converted to New York wall clock; a
+    nanosecond column arrives as long and is converted exactly."""
+    from nyctaxi.transform.normalise import SourceTimestamps
+
+    schema = T.StructType(
+        [
+            T.StructField("lpep_pickup_datetime", T.TimestampType()),
+            T.StructField("lpep_dropoff_datetime", T.LongType()),
+            T.StructField("PULocationID", T.DoubleType()),
+            T.StructField("DOLocationID", T.DoubleType()),
+            T.StructField("trip_distance", T.DoubleType()),
+            T.StructField("fare_amount", T.DoubleType()),
+            T.StructField("total_amount", T.DoubleType()),
+        ]
+    )
+    utc = datetime(2025, 7, 1, 16, 0)  # 12:00 in New York (EDT)
+    nanos = 1_735_732_800_123_456_789  # 2025-01-01 12:00:00.123456789 wall clock
+    raw = spark.createDataFrame([(utc, nanos, 74.0, float("nan"), 1.0, 5.0, 6.0)], schema)
+    stored = SourceTimestamps(
+        zoned=frozenset({"lpep_pickup_datetime"}), nanos=frozenset({"lpep_dropoff_datetime"})
+    )
+    row = normalise(raw, "green", "g.parquet", map_columns(raw.columns, "green", "g.parquet"), stored).first()
+    assert row["pickup_at"] == datetime(2025, 7, 1, 12, 0)
+    assert row["dropoff_at"] == datetime(2025, 1, 1, 12, 0, 0, 123456)
+    assert row["pu_location_id"] == 74 and row["do_location_id"] is None
+    assert row["cast_failed"] == ["do_location_id"]
+
+
+def test_unreadable_column_types_are_refused_by_name(spark):
+    from nyctaxi.transform.normalise import SourceTimestamps, check_source_types
+
+    columns = ["lpep_pickup_datetime", "lpep_dropoff_datetime", "PULocationID", "DOLocationID",
+               "trip_distance", "total_amount"]  # fmt: skip
+    base = [T.StructField(c, T.TimestampNTZType() if "datetime" in c else T.DoubleType()) for c in columns]
+    fare = T.StructField("fare_amount", T.StructType([T.StructField("value", T.DoubleType())]))
+    schema = T.StructType([*base, fare])
+    mapping = map_columns(schema.fieldNames(), "green", "g.parquet")
+    with pytest.raises(
+        BadSourceFile, match=r"g.parquet: column fare_amount is struct<value:double>, expected a number"
+    ):
+        check_source_types(schema, mapping, SourceTimestamps(), "g.parquet")
+    ints = T.StructType(
+        [T.StructField(f.name, T.LongType()) if "pickup" in f.name else f for f in base] + [fare]
+    )
+    with pytest.raises(BadSourceFile, match="column lpep_pickup_datetime is bigint, expected a timestamp"):
+        check_source_types(
+            ints, map_columns(ints.fieldNames(), "green", "g.parquet"), SourceTimestamps(), "g.parquet"
+        )

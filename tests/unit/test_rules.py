@@ -18,7 +18,11 @@ T0 = datetime(2025, 1, 15, 12, 0, 0)
 NORMALISED = T.StructType(
     [T.StructField("label", T.StringType()), T.StructField("service", T.StringType())]
     + SOURCE_VALUE_FIELDS
-    + [T.StructField("source_file", T.StringType())]
+    + [
+        T.StructField("source_file", T.StringType()),
+        T.StructField("cast_failed", T.ArrayType(T.StringType())),
+        T.StructField("raw_record", T.StringType()),
+    ]
 )
 RESULT = T.StructType(
     [
@@ -44,6 +48,8 @@ def trip(label: str, **overrides) -> dict:
         do_location_id=75,
         fare_amount=12.0,
         total_amount=15.0,
+        cast_failed=[],
+        raw_record=None,
     )
     row.update(overrides)
     return row
@@ -272,3 +278,53 @@ def test_trip_id_tells_where_the_nulls_are(spark):
     }
     assert len(set(ids.values())) == 3, ids
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids.values())
+
+
+@pytest.mark.parametrize(
+    "column", ["trip_distance", "fare_amount", "tip_amount", "total_amount", "airport_fee", "ehail_fee"]
+)
+def test_nan_and_infinities_fire_non_finite_value(spark, column):
+    rows = [trip(f"{column}={v}", **{column: v}) for v in (float("nan"), float("inf"), float("-inf"))]
+    actual = {r["label"]: r["reject_reasons"] for r in reasons_of(spark, rows).collect()}
+    assert all("non_finite_value" in reasons for reasons in actual.values()), actual
+    if column in ("tip_amount", "airport_fee", "ehail_fee"):  # no other rule reads these
+        assert set(map(tuple, actual.values())) == {("non_finite_value",)}
+
+
+def test_a_zone_that_was_not_a_whole_number_is_invalid(spark):
+    """74.7 in the source: the cast left null and named the column; rules 1 and 8 both fire."""
+    rows = [
+        trip("pu 74.7", pu_location_id=None, cast_failed=["pu_location_id"]),
+        trip("do absent", do_location_id=None),
+        trip("fare not a number", fare_amount=None, cast_failed=["fare_amount"]),
+    ]
+    check(
+        spark,
+        rows,
+        {
+            "pu 74.7": ["missing_required", "invalid_zone"],
+            "do absent": ["missing_required"],
+            "fare not a number": ["missing_required"],
+        },
+    )
+
+
+def test_a_malformed_record_carries_only_malformed_record(spark):
+    """Its values are all null (never shifted); no other rule is evaluated, not even duplicate."""
+    empty = {f.name: None for f in SOURCE_VALUE_FIELDS}
+    rows = [
+        {**trip("short"), **empty, "raw_record": "1,2025-01-15 12:00:00"},
+        {**trip("short again"), **empty, "raw_record": "1,2025-01-15 12:00:00"},
+        {**trip("long"), **empty, "raw_record": "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21"},
+        trip("clean"),
+    ]
+    check(
+        spark,
+        rows,
+        {
+            "short": ["malformed_record"],
+            "short again": ["malformed_record"],
+            "long": ["malformed_record"],
+            "clean": [],
+        },
+    )

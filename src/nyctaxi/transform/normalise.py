@@ -183,7 +183,7 @@ def normalise(
             columns.append(F.lit(None).cast(field.dataType).alias(field.name))
             continue
         column, source_type = F.col(f"`{source}`"), source_types[source]
-        value = _cast(column, field.name, source_type, field.dataType, stored)
+        value = _cast(column, source, source_type, field.dataType, stored)
         columns.append(F.when(~malformed, value).alias(field.name))
         if not isinstance(field.dataType, T.BooleanType):  # flags: anything but Y/N is null by rule
             failed.append(

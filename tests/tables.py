@@ -8,7 +8,10 @@ from pyspark.sql import DataFrame, SparkSession
 from nyctaxi.config import Settings
 from nyctaxi.lake import Lake
 from nyctaxi.months import Month
+from nyctaxi.publication import LAYER_TABLES, published_partition
 from nyctaxi.tables import read_partition, table_version
+
+PUBLISHED_TABLES = {t for tables in LAYER_TABLES.values() for t in tables}
 
 
 def latest_partition(
@@ -19,8 +22,12 @@ def latest_partition(
     month: Month,
     version: int | None = None,
 ) -> DataFrame:
-    """One (service, month) of ``table`` at ``version`` (default: the latest)."""
-    uri = Lake.from_settings(settings).table(table)
+    """One (service, month) of ``table`` at ``version`` (default: the version the month's
+    publication record names, i.e. what stages read; predictions: the latest)."""
+    lake = Lake.from_settings(settings)
+    uri = lake.table(table)
+    if version is None and table in PUBLISHED_TABLES:
+        return published_partition(spark, lake, table, service, month)[0]
     return read_partition(
         spark, uri, service, month, table_version(spark, uri) if version is None else version
     )
@@ -29,11 +36,19 @@ def latest_partition(
 def fingerprint(
     spark: SparkSession, settings: Settings, table: str, service: str, month: Month
 ) -> tuple[int, int, int]:
-    """(table version, rows, order-independent hash of trip ids) of one partition."""
-    version = table_version(spark, Lake.from_settings(settings).table(table))
-    frame = latest_partition(spark, settings, table, service, month, version)
+    """(published version, rows, order-independent hash of trip ids) of one partition."""
+    lake = Lake.from_settings(settings)
+    frame, version, _ = published_partition(spark, lake, table, service, month)
     row = frame.selectExpr("count(*) AS n", "sum(hash(trip_id)) AS h").collect()[0]
     return version, row["n"], row["h"]
+
+
+def content_hash(spark: SparkSession, frame: DataFrame) -> tuple[int, int]:
+    """(rows, order-independent hash of every column of every row): equal ⇔ same rows."""
+    row = frame.selectExpr(
+        "count(*) AS n", f"sum(cast(xxhash64({', '.join(frame.columns)}) AS decimal(38, 0))) AS h"
+    ).first()
+    return row["n"], row["h"] or 0
 
 
 PIPELINE_TABLES = ("trips", "quarantine", "trip_features", "zone_hourly")

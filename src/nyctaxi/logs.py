@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 ENV = "NYCTAXI_LOG_FILE"  # set once per process; child processes (spark-submit) inherit it
 TRACE_LOGGER = "nyctaxi.trace"
+# PySpark logs every SQL error it raises, as JSON with the JVM stack, to stderr through these.
+ENGINE_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 
 def start(log_dir: str, name: str) -> str:
@@ -32,18 +34,28 @@ def log_file() -> str:
     return path
 
 
-def _trace_logger() -> logging.Logger:
-    logger = logging.getLogger(TRACE_LOGGER)
-    path = log_file()
+def _to_file(name: str, path: str) -> logging.Logger:
+    """``name``'s records go to ``path`` only, never to the console."""
+    logger = logging.getLogger(name)
     if not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
         handler = logging.FileHandler(path, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.propagate = False  # never to the console
+        logging.Logger.addHandler(logger, handler)  # plain: PySpark's loggers reformat as JSON
+    logger.propagate = False
     logger.setLevel(logging.INFO)
     return logger
+
+
+def route_engine_logs() -> None:
+    """Send PySpark's own error logging to the log file (created first, its loggers are plain)."""
+    for name in ENGINE_LOGGERS:
+        _to_file(name, log_file())
+
+
+def _trace_logger() -> logging.Logger:
+    return _to_file(TRACE_LOGGER, log_file())
 
 
 def record_trace(summary: str, error: BaseException) -> str:

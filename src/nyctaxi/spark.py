@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.errors import NyctaxiError
-from nyctaxi.logs import log_file
+from nyctaxi.logs import log_file, route_engine_logs
 
 # Results must not depend on the machine's zone: TLC times are wall-clock NYC time stored without a
 # zone (timestamp_ntz), and every conversion Spark might still do uses UTC, which has no DST gaps.
@@ -121,6 +121,7 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
             builder = builder.config(key, value)
     for key, value in {**session_conf(settings), **s3a_conf(settings)}.items():
         builder = builder.config(key, value)
+    route_engine_logs()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

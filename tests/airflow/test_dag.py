@@ -200,4 +200,7 @@ def test_backfill_rerun_and_failure_on_cluster_and_s3(spark, standalone, s3_serv
     assert failed.returncode != 0 or "state=failed" in output
     assert "error: green_tripdata_2025-03.csv: required green columns missing" in output, output[-4000:]
     assert {t: table_version(spark, lake.table(t)) for t in tables} == versions, "silver and gold untouched"
-    assert read_json(lake.report("preprocess", "green", Month.parse("2025-03")))["status"] == "failed"
+    assert (
+        read_json(lake.report("preprocess", "green", Month.parse("2025-03"), failed=True))["status"]
+        == "failed"
+    )

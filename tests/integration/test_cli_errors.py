@@ -46,8 +46,9 @@ def test_argument_errors(tmp_path, args, message):
 def test_file_of_another_month_is_refused_at_ingest(tmp_path):
     source = shared_file("green_tripdata_2025-01.parquet")
     done = nyctaxi(tmp_path, "ingest", "--service", "green", "--month", "2025-02", "--file", str(source))
-    assert single_error(done) == (
+    assert single_error(done).startswith(
         "error: green_tripdata_2025-01.parquet holds green 2025-01, but --service green --month 2025-02 was given"
+        " (full trace in "
     )
 
 
@@ -62,9 +63,8 @@ def test_non_parquet_bytes_are_refused(tmp_path):
     bronze.mkdir(parents=True, exist_ok=True)
     shutil.copy(fake, bronze)
     done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-01")
-    assert (
-        single_error(done)
-        == "error: green_tripdata_2025-01.parquet: not a Parquet file (43 bytes, no PAR1 header/footer)"
+    assert single_error(done).startswith(
+        "error: green_tripdata_2025-01.parquet: not a Parquet file (43 bytes, no PAR1 header/footer)"
     )
 
 
@@ -91,9 +91,9 @@ def test_missing_columns_and_mislabeled_month(tmp_path):
         == 0
     )
     done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-02")
-    assert single_error(done) == (
+    assert single_error(done).startswith(
         "error: green_tripdata_2025-02.parquet: 48,289 of 48,326 pickups fall outside 2025-02; "
-        "the file does not hold that month's trips"
+        "the file does not hold that month's trips (nothing published changed; the file is kept aside in "
     )
 
 

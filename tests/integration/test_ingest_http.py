@@ -91,7 +91,7 @@ def bronze_names(settings) -> list[str]:
 def test_retries_5xx_then_lands_byte_exact_with_manifest(tlc, http_settings):
     tlc.faults[TRIP_PATH] = ["500", "500", "500"]
     result = ingest_month(http_settings, "green", MONTH)
-    assert result.action == "new" and tlc.hits(TRIP_PATH) == 4
+    assert result.action == "pending" and tlc.hits(TRIP_PATH) == 4
     with open(result.uri, "rb") as landed:
         assert landed.read() == tlc.files[TRIP_PATH]
     manifest = read_json(manifest_uri(result.uri))
@@ -99,10 +99,14 @@ def test_retries_5xx_then_lands_byte_exact_with_manifest(tlc, http_settings):
     assert manifest["size"] == len(tlc.files[TRIP_PATH])
     assert manifest["source_url"] == tlc.url + TRIP_PATH
     assert manifest["etag"] and manifest["fetched_at"]
-    assert bronze_names(http_settings) == [
-        "green_tripdata_2025-01.parquet",
-        "green_tripdata_2025-01.parquet.manifest.json",
+    # a candidate until preprocess accepts it (contract §6): in _versions/, named by its sha256
+    sha12 = manifest["sha256"][:12]
+    assert bronze_names(http_settings) == ["_versions"]
+    assert sorted(os.listdir(os.path.dirname(result.uri))) == [
+        f"green_tripdata_2025-01.parquet.{sha12}",
+        f"green_tripdata_2025-01.parquet.{sha12}.manifest.json",
     ]
+    assert manifest["status"] == "pending"
 
 
 def test_gives_up_after_the_retry_budget_and_leaves_bronze_empty(tlc, http_settings):
@@ -142,7 +146,7 @@ def test_404_means_not_published_and_fails_fast(tlc, http_settings):
     assert tlc.hits("/trip-data/green_tripdata_2025-03.parquet") == 1
 
 
-def test_unchanged_is_a_no_op_and_a_changed_file_replaces_the_old(tlc, http_settings):
+def test_unchanged_is_a_no_op_and_a_changed_file_becomes_the_new_candidate(tlc, http_settings):
     first = ingest_month(http_settings, "green", MONTH)
     fetched_at = read_json(manifest_uri(first.uri))["fetched_at"]
     mtime = os.stat(first.uri).st_mtime_ns
@@ -157,10 +161,11 @@ def test_unchanged_is_a_no_op_and_a_changed_file_replaces_the_old(tlc, http_sett
         "green_tripdata_2025-02.parquet"
     ).read_bytes()  # upstream re-publication
     changed = ingest_month(http_settings, "green", MONTH)
-    assert changed.action == "replaced" and changed.sha256 != first.sha256
+    assert changed.action == "pending" and changed.sha256 != first.sha256
     with open(changed.uri, "rb") as landed:
         assert landed.read() == tlc.files[TRIP_PATH]
     assert read_json(manifest_uri(changed.uri))["sha256"] == changed.sha256
+    assert read_json(manifest_uri(first.uri))["status"] == "superseded", "the older candidate is kept"
 
 
 def test_zone_lookup_lands_in_reference(tlc, http_settings):
@@ -174,5 +179,5 @@ def test_local_mirror_folder_and_file_url(tmp_path):
     folder = shared_file("green_tripdata_2025-01.parquet").parent
     for base in (str(folder), "file://" + str(folder)):
         settings = make_settings(tmp_path / base.replace("/", "_"), tlc_base_url=base)
-        assert ingest_month(settings, "green", MONTH).action == "new"
+        assert ingest_month(settings, "green", MONTH).action == "pending"
         assert ingest_month(settings, "green", MONTH).action == "unchanged"

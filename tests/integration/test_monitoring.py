@@ -98,7 +98,7 @@ def test_shifted_month_raises_the_alert_and_the_webhook_gets_it(spark, shifted, 
     assert "trip_distance" in message and "prediction drifted" in message
     assert len(received) == 1 and received[0]["message"] == message
     assert received[0]["month"] == "2025-03" and received[0]["model_version"] == "1"
-    saved = read_json(Lake.from_settings(settings).report("monitor", "green", MAR))
+    saved = read_json(Lake.from_settings(settings).report("monitor", "green", MAR, failed=True))
     assert saved["status"] == "failed" and saved["summary"]["alert"] is True
     assert saved["summary"]["columns"]["trip_distance"]["drifted"] is True
 

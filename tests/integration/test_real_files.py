@@ -113,5 +113,5 @@ def test_file_without_required_columns_is_refused_with_its_name(spark, tmp_path)
         "green_tripdata_2022-01_5cols.parquet: required green columns missing: fare_amount, total_amount"
         in str(error.value)
     )
-    report = read_json(Lake.from_settings(settings).report("preprocess", "green", month))
+    report = read_json(Lake.from_settings(settings).report("preprocess", "green", month, failed=True))
     assert report["status"] == "failed" and "fare_amount" in report["error"]

@@ -9,12 +9,14 @@ import os
 
 import pytest
 from chispa import assert_df_equality
+from delta.tables import DeltaTable
 
 from nyctaxi.errors import RejectionBudgetExceeded
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
+from nyctaxi.publication import read_record
 from nyctaxi.schemas import TRIP_STATS_COLUMNS
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings, shared_file
@@ -74,7 +76,7 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
     )
 
 
-def test_rejection_budget_writes_quarantine_but_not_silver(spark, tmp_path):
+def test_rejection_budget_publishes_nothing_and_keeps_the_rejected_rows_aside(spark, tmp_path):
     settings = make_settings(tmp_path, max_reject_fraction=0.05)  # green 2025-01 rejects 7.4 %
     ingest_local_file(settings, str(shared_file("green_tripdata_2025-01.parquet")), "green", JAN)
     with pytest.raises(RejectionBudgetExceeded) as error:
@@ -86,10 +88,15 @@ def test_rejection_budget_writes_quarantine_but_not_silver(spark, tmp_path):
         in message
     )
     lake = Lake.from_settings(settings)
-    assert partition(spark, settings, "quarantine", JAN).count() == 3_568
-    assert not os.path.exists(lake.silver_table("trips"))
-    report = read_json(lake.report("preprocess", "green", JAN))
+    report = read_json(lake.report("preprocess", "green", JAN, failed=True))
     assert report["status"] == "failed" and report["rows_quarantined"] == 3_568 and report["rows_out"] is None
+    kept = lake.rejected("green", JAN, report["run_id"])
+    assert f"the rejected rows are in {kept}" in message
+    assert spark.read.parquet(kept).count() == 3_568
+    assert read_record(lake, "silver", "green", JAN) is None, "nothing published"
+    quarantine = DeltaTable.forPath(spark, lake.table("quarantine")).toDF().where("month = '2025-01'")
+    assert quarantine.count() == 0, "the rolled-back quarantine commit is not visible at the latest version"
+    assert not os.path.exists(lake.report("preprocess", "green", JAN)), "no succeeded report"
 
 
 def test_features_of_a_month(spark, tmp_path, zone_lookup):

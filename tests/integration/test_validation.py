@@ -65,7 +65,7 @@ def test_crafted_bad_month_fails_naming_each_problem(spark, bad_month):
     )
     assert "silver column vendor_id is 100% null, was 0% in the previous months" in message
 
-    saved = read_json(Lake.from_settings(bad_month).report("validate", "green", MAR))
+    saved = read_json(Lake.from_settings(bad_month).report("validate", "green", MAR, failed=True))
     assert saved["status"] == "failed" and saved["error"] == message
     failed = {e["column"] for e in saved["summary"]["expectations"] if e["status"] == "failed"}
     assert failed == {"volume_ratio", "null_share_increase__vendor_id"}

@@ -17,9 +17,7 @@ import pytest
 from nyctaxi.errors import BadSourceFile, NyctaxiError, RejectionBudgetExceeded
 from nyctaxi.ingest.bronze import ingest_local_file, ingest_zone_lookup
 from nyctaxi.jobs import features, preprocess
-from nyctaxi.lake import Lake
 from nyctaxi.months import Month
-from nyctaxi.tables import table_version
 from tests.conftest import make_settings, shared_file
 from tests.tables import latest_partition
 
@@ -142,7 +140,7 @@ CASES = [
     BadFile(
         "required column PULocationID all null",
         all_null_required,
-        "every row quarantined as missing_required; silver not published (budget)",
+        "refused (budget): nothing published; every row kept in silver _rejected/ with its reasons",
         "100.0% of 20,000 rows quarantined",
     ),
     BadFile(
@@ -197,10 +195,11 @@ def test_bad_file(spark, tmp_path, zones, bad: BadFile, case):
         assert bad.error in message and (path.name in message or f"{service} {month}" in message), message
         published = _rows(spark, settings, "trips", service, month)
         assert published == 0, "a refused month publishes no silver rows"
+        assert _rows(spark, settings, "quarantine", service, month) == 0, "nor quarantine (contract §6)"
         if isinstance(refused.value, RejectionBudgetExceeded):
-            quarantined = _rows(spark, settings, "quarantine", service, month)
-            assert quarantined == read, "every row is in quarantine with its reason"
-            record.saw(f"`{message}`; quarantine holds all {quarantined:,} rows; silver 0")
+            kept = spark.read.parquet(message.rsplit("the rejected rows are in ", 1)[1]).count()
+            assert kept == read, "every row kept aside in silver _rejected/ with its reason"
+            record.saw(f"`{message}`; silver and quarantine 0; all {kept:,} rows in _rejected/")
         else:
             record.saw(f"`{message}`; silver 0 rows")
         return
@@ -235,9 +234,7 @@ def test_bad_file(spark, tmp_path, zones, bad: BadFile, case):
 
 
 def _rows(spark, settings, table: str, service: str, month: Month) -> int:
-    uri = Lake.from_settings(settings).table(table)
     try:
-        table_version(spark, uri)
-    except NyctaxiError:
+        return latest_partition(spark, settings, table, service, month).count()
+    except NyctaxiError:  # never published
         return 0
-    return latest_partition(spark, settings, table, service, month).count()

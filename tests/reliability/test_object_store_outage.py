@@ -91,8 +91,9 @@ def assert_whole(objects: dict[str, bytes]) -> list[str]:
     """Every trip file in bronze is byte-identical to its source; returns their names."""
     names = []
     for key, data in objects.items():
-        if key.endswith(".parquet"):
-            source = shared_file(key.rsplit("/", 1)[-1]).read_bytes()
+        name = key.rsplit("/", 1)[-1]
+        if ".parquet" in name and not name.endswith(".json"):
+            source = shared_file(name.split(".parquet")[0] + ".parquet").read_bytes()
             assert hashlib.sha256(data).digest() == hashlib.sha256(source).digest(), f"{key} is partial"
             names.append(key.rsplit("/", 1)[-1])
     return sorted(names)
@@ -111,10 +112,9 @@ def test_store_restarted_during_ingest_then_it_completes(tmp_path, store, case):
     assert process.returncode == 0, stderr
     objects = bronze_objects(store)
     files = assert_whole(objects)
-    assert files == [f"green_tripdata_{m}.parquet" for m in MONTHS]
-    assert all(f"green/2025/{name}.manifest.json" in objects for name in files)
-    files.append("reference/taxi_zone_lookup.csv")
-    expected = {f"green/2025/{n}" for n in files[:2]} | {files[2]}
+    assert [f.split(".parquet")[0] for f in files] == [f"green_tripdata_{m}" for m in MONTHS]
+    candidates = {f"green/2025/_versions/{n}" for n in files}  # pending until preprocess accepts them
+    expected = candidates | {"reference/taxi_zone_lookup.csv"}
     assert set(objects) == expected | {f"{key}.manifest.json" for key in expected}
     record.saw(f"exit 0 after the restart; bronze holds exactly {len(files)} files + manifests, byte-exact")
 

@@ -103,14 +103,13 @@ def _land_trip_file(settings: Settings, source: SourceFile, service: str, month:
     folder = lake.bronze_dir(service, month)
 
     def store(action):  # object-store I/O, retried while the store is unreachable (a restart)
-        return with_storage_retry(settings.storage_retry_s, folder, action)
+        return with_storage_retry(settings.storage_retry_s, join(folder, source.name), action)
 
     known = store(lambda: versions.pending_candidate(lake, service, month))
     known = known or store(lambda: versions.current_file_or_none(lake, service, month))
     fetched = _fetch_verified(settings, source, _workdir(join(folder, source.name)), known and known.manifest)
     if fetched.path is None:  # 304 Not Modified: what we hold is what the TLC serves
-        action = "pending" if known.candidate else "unchanged"
-        return IngestResult(known.uri, action, known.sha256, known.manifest.get("size"))
+        return IngestResult(known.uri, "unchanged", known.sha256, known.manifest.get("size"))
     try:
         record = _manifest(source, fetched)
         action, uri = store(

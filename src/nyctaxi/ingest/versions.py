@@ -143,10 +143,13 @@ def _set_status(file: BronzeFile, status: str, **facts) -> dict:
 
 def land_candidate(lake: Lake, service: str, month: Month, put, record: dict) -> tuple[str, str]:
     """Store a verified file as the month's pending candidate (``put(uri)`` writes its bytes there
-    atomically). Returns (action, uri): ``unchanged`` when it is the current file already."""
+    atomically). Returns (action, uri): ``pending`` for a new candidate, ``unchanged`` when it is
+    the current file or the pending candidate already. A newer file supersedes an older pending one."""
     current = current_file_or_none(lake, service, month)
     for other in versions(lake, service, month):
-        if other.candidate and other.sha256 != record["sha256"]:
+        if other.candidate and other.sha256 == record["sha256"]:
+            return "unchanged", other.uri  # already waiting for preprocess
+        if other.candidate:
             _set_status(other, SUPERSEDED)
     if current is not None and current.sha256 == record["sha256"]:
         return "unchanged", current.uri

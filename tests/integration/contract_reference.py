@@ -73,7 +73,11 @@ def _expr(column: str, source: str | None) -> str:
 REASONS = [
     "missing_required", "pickup_outside_month", "non_positive_duration", "duration_out_of_range",
     "distance_out_of_range", "speed_out_of_range", "amount_out_of_range", "invalid_zone",
-    "passenger_count_out_of_range", "duplicate",
+    "passenger_count_out_of_range", "duplicate", "non_finite_value", "malformed_record",
+]  # fmt: skip
+FINITE = [
+    "trip_distance", "fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount", "improvement_surcharge",
+    "total_amount", "congestion_surcharge", "airport_fee", "cbd_congestion_fee", "ehail_fee",
 ]  # fmt: skip
 
 
@@ -107,7 +111,9 @@ def _classified(con: duckdb.DuckDBPyConnection, path: Path, month: str) -> str:
       coalesce(fare_amount < 0 OR total_amount < 0 OR fare_amount > 1000, false) AS amount_out_of_range,
       coalesce(pu_location_id NOT BETWEEN 1 AND 265 OR do_location_id NOT BETWEEN 1 AND 265, false) AS invalid_zone,
       coalesce(passenger_count < 0 OR passenger_count > 8, false) AS passenger_count_out_of_range,
-      copy > 1 AS duplicate
+      copy > 1 AS duplicate,
+      coalesce({" OR ".join(f"isnan({c}) OR isinf({c})" for c in FINITE)}, false) AS non_finite_value,
+      false AS malformed_record  -- TODO(issue 12): strict CSV field counts in the reference
     FROM d
     """
 

@@ -43,7 +43,7 @@ def trip_file_pattern(service: str, month: Month) -> re.Pattern:
     """Names preprocess finds for (service, month): the TLC name, optionally with a mirror's suffix
     (``…_random1000``), and one of the extensions it reads. Case matters: TLC names are lower case."""
     extensions = "|".join(re.escape(ext) for ext in TRIP_FILE_EXTENSIONS)
-    return re.compile(rf"^{service}_tripdata_{month}(_[A-Za-z0-9-]+)?({extensions})$")
+    return re.compile(rf"^{service}_tripdata_{month}(_[A-Za-z0-9_-]+)?({extensions})$")
 
 
 def expected_names(service: str, month: Month) -> str:

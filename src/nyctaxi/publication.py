@@ -18,7 +18,6 @@ See docs/month-publication.md.
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -145,7 +144,3 @@ def _commit_info(spark: SparkSession, meta: str):
         yield
     finally:
         spark.conf.unset(key)
-
-
-def describe(record: MonthRecord | None) -> str:
-    return "nothing published" if record is None else json.dumps(asdict(record), sort_keys=True)

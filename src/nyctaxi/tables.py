@@ -54,15 +54,13 @@ class TripFile:
 
     frame: DataFrame
     stored: SourceTimestamps
-    rows: int | None  # from the Parquet footer (CSV: unknown until read)
 
 
-def _parquet_layout(uri: str, name: str) -> tuple[pa.Schema, int]:
+def _arrow_schema(uri: str, name: str) -> pa.Schema:
     fs, path = fsspec.core.url_to_fs(python_uri(uri))
     with fs.open(path, "rb") as handle:
         try:
-            meta = pq.ParquetFile(handle)
-            return meta.schema_arrow, meta.metadata.num_rows
+            return pq.ParquetFile(handle).schema_arrow
         except (pa.ArrowException, OSError) as error:
             raise BadSourceFile(f"{name}: not a readable Parquet file ({error})") from error
 
@@ -101,9 +99,9 @@ def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
     """
     if name.endswith(".parquet"):
         check_parquet_magic(uri, name)
-        schema, rows = _parquet_layout(uri, name)
+        schema = _arrow_schema(uri, name)
         try:
-            return TripFile(spark.read.parquet(spark_uri(uri)), source_timestamps(schema), rows)
+            return TripFile(spark.read.parquet(spark_uri(uri)), source_timestamps(schema))
         except (PySparkException, Py4JJavaError) as error:
             raise BadSourceFile(f"{name}: not a readable Parquet file ({_first_line(error)})") from error
     header = _csv_header(uri, name)
@@ -117,7 +115,7 @@ def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
         .option("columnNameOfCorruptRecord", MALFORMED)
         .csv(spark_uri(uri))
     )
-    return TripFile(frame, SourceTimestamps(), None)
+    return TripFile(frame, SourceTimestamps())
 
 
 def read_zone_lookup(spark: SparkSession, uri: str) -> DataFrame:

@@ -15,6 +15,7 @@ from nyctaxi.config import Settings
 from nyctaxi.errors import BadSourceFile, ContractViolation, NyctaxiError, RejectionBudgetExceeded
 from nyctaxi.ingest import versions
 from nyctaxi.lake import Lake, copy_atomic, join, remove, spark_uri
+from nyctaxi.logs import record_trace
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, read_record, reconcile
 from nyctaxi.quality.report import RunReport, reporting
@@ -25,8 +26,15 @@ from nyctaxi.schemas import (
     SOURCE_VALUE_COLUMNS,
     TRIP_STATS_COLUMNS,
 )
-from nyctaxi.tables import check_schema, commit_metadata, ensure_table, read_trip_file, write_partition
-from nyctaxi.transform.normalise import check_source_types, map_columns, normalise
+from nyctaxi.tables import (
+    check_schema,
+    commit_metadata,
+    ensure_table,
+    read_partition,
+    read_trip_file,
+    write_partition,
+)
+from nyctaxi.transform.normalise import MALFORMED, check_source_types, map_columns, normalise
 from nyctaxi.transform.rules import classify, pickup_outside
 
 # A file whose pickups mostly fall outside its month is a mislabeled file, not a dirty month.
@@ -101,8 +109,6 @@ def _roll_back(spark, lake: Lake, report: RunReport, month: Month, source, error
     try:
         reconcile(spark, lake, "silver", report.service, month, report.run_id, only_own=True)
     except Exception as undo_error:  # noqa: BLE001 - the original error is the one to report
-        from nyctaxi.logs import record_trace
-
         record_trace(f"rollback of run {report.run_id} deferred to the next run", undo_error)
     if isinstance(error, REFUSALS):
         versions.refuse(source, report.run_id, str(error).split(";")[0])
@@ -137,7 +143,7 @@ def _write_and_audit(
 def _classify_and_write(spark, settings, lake, report, month, source, trip_file) -> MonthRecord:
     service, file_name = report.service, source.name
     raw = trip_file.frame
-    mapping = map_columns([c for c in raw.columns if not c.startswith("_malformed")], service, file_name)
+    mapping = map_columns([c for c in raw.columns if c != MALFORMED], service, file_name)
     check_source_types(raw.schema, mapping, trip_file.stored, file_name)
     report.unexpected_columns = mapping.unexpected
     normalised = normalise(raw, service, file_name, mapping, trip_file.stored)
@@ -181,8 +187,8 @@ def _classify_and_write(spark, settings, lake, report, month, source, trip_file)
     trips_rows = check_schema(trips.drop("cast_failed"), SILVER_TRIPS, "trips")
     versions_written["trips"] = write_partition(trips_rows, lake.table("trips"), service, month, meta)
     report.rows_out, _, trip_casts = observed_counts(observation)
-    report.cast_failures = {c: casts.get(c, 0) + trip_casts.get(c, 0) for c in SOURCE_VALUE_COLUMNS}
-    report.cast_failures = {c: n for c, n in report.cast_failures.items() if n}
+    both = {c: casts.get(c, 0) + trip_casts.get(c, 0) for c in SOURCE_VALUE_COLUMNS}
+    report.cast_failures = {c: n for c, n in both.items() if n}
     if report.rows_out + report.rows_quarantined != report.rows_in:
         raise ContractViolation(
             f"{file_name}: {report.rows_in:,} rows read but {report.rows_out:,} in silver and "
@@ -199,8 +205,6 @@ def _over_budget(
 ) -> NyctaxiError:
     """Keep the refused run's rejected rows under silver `_rejected/` (for inspection, never read
     by a stage); the error names the top reasons and that place."""
-    from nyctaxi.tables import read_partition
-
     kept = lake.rejected(report.service, month, report.run_id)
     read_partition(spark, lake.table("quarantine"), report.service, month, version).write.mode(
         "errorifexists"

@@ -59,8 +59,6 @@ def map_columns(source_columns: list[str], service: str, file_name: str) -> Colu
 NYC_ZONE = "America/New_York"
 # A text timestamp that carries its zone: "2025-01-01 00:18:38-05:00", "…T05:18:38Z", "… +0000".
 ZONED_TEXT = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
-# Columns that hold NYC ids: a non-whole value there is an invalid zone, not just a lost value.
-ZONE_COLUMNS = ("pu_location_id", "do_location_id")
 MALFORMED = "_malformed_record"  # the CSV reader's column for a record of the wrong field count
 
 

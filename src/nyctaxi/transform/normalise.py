@@ -128,10 +128,14 @@ def _timestamp(column: Column, name: str, source_type: T.DataType, stored: Sourc
     )
 
 
+def non_finite(number: Column | str) -> Column:
+    """NaN or ±infinity (rule 11 `non_finite_value`; never a whole number either)."""
+    return F.isnan(number) | (F.abs(number) == F.lit(float("inf")))
+
+
 def _whole(number: Column) -> Column:
     """An int from a double only when it is a whole, finite number: 74.7, NaN, ±inf never truncate."""
-    finite = ~F.isnan(number) & (F.abs(number) != F.lit(float("inf")))
-    return F.when(finite & (number % 1 == 0), number.try_cast(T.IntegerType()))
+    return F.when(~non_finite(number) & (number % 1 == 0), number.try_cast(T.IntegerType()))
 
 
 def _cast(

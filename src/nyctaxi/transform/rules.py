@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from nyctaxi.months import Month
 from nyctaxi.schemas import FINITE_COLUMNS, REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
+from nyctaxi.transform.normalise import non_finite
 
 # Thresholds, each with its reason:
 MIN_DURATION_MIN = 1.0  # under a minute is a meter tap or a cancelled hail, not a trip
@@ -73,9 +74,6 @@ def with_rule_flags(df: DataFrame, month: Month) -> DataFrame:
         # present in the source but not a whole number (74.7, "abc"): the cast left it null
         not_whole = F.array_contains("cast_failed", name)
         return ~F.col(name).between(MIN_ZONE, MAX_ZONE) | not_whole
-
-    def non_finite(name: str) -> Column:
-        return F.isnan(name) | (F.abs(name) == F.lit(float("inf")))
 
     predicates = {
         "missing_required": F.greatest(*[F.col(c).isNull() for c in REQUIRED_COLUMNS]),

@@ -61,6 +61,12 @@ def publish(lake: Lake, record: MonthRecord) -> str:
     return uri
 
 
+def published_version(lake: Lake, table: str, service: str, month: Month) -> int | None:
+    """The version holding the month's published partition of ``table`` (None: not published)."""
+    record = read_record(lake, lake.layer_of(table), service, month)
+    return record.tables.get(table) if record else None
+
+
 def published_partition(
     spark: SparkSession, lake: Lake, table: str, service: str, month: Month
 ) -> tuple[DataFrame, int, MonthRecord]:

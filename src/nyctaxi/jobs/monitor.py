@@ -18,7 +18,7 @@ from nyctaxi.ml.evaluation import metrics
 from nyctaxi.ml.features import model_vectors, training_rows
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.months import Month
-from nyctaxi.publication import published_partition, read_record
+from nyctaxi.publication import published_partition, published_version
 from nyctaxi.quality.report import RunReport, reporting
 
 
@@ -47,11 +47,6 @@ def _scored(spark: SparkSession, settings: Settings, lake: Lake, service: str, m
     return with_predictions(vectors, model.booster), rows
 
 
-def _version(lake: Lake, service: str, month: Month) -> int | None:
-    record = read_record(lake, "gold", service, month)
-    return record.tables["trip_features"] if record else None
-
-
 def _error(scored: DataFrame) -> float | None:
     evaluated = scored.where(F.col("evaluated"))
     return metrics(evaluated)["rmse"] if evaluated.limit(1).count() else None
@@ -78,7 +73,10 @@ def _monitor(
         {
             "table": "trip_features",
             "uri": uri,
-            "versions": {str(m): _version(lake, report.service, m) for m in (reference, current)},
+            "versions": {
+                str(m): published_version(lake, "trip_features", report.service, m)
+                for m in (reference, current)
+            },
         },
         {"model": registry.MODEL_NAME, "version": model_version},
     ]

@@ -21,7 +21,7 @@ from nyctaxi.ml.model import TripDurationModel
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.ml.training import fit_booster
 from nyctaxi.months import Month
-from nyctaxi.publication import published_partition, read_record
+from nyctaxi.publication import published_partition, published_version, read_record
 from nyctaxi.quality.report import RunReport, reporting
 from nyctaxi.tables import read_zone_lookup
 
@@ -80,12 +80,6 @@ def _read_months(spark: SparkSession, lake: Lake, service: str, months: list[Mon
     return reduce(DataFrame.unionByName, frames)
 
 
-def _published_versions(lake: Lake, service: str, months: list[Month]) -> dict[str, int | None]:
-    """The gold version each month is published at (None: not published)."""
-    records = {str(m): read_record(lake, "gold", service, m) for m in months}
-    return {m: r.tables["trip_features"] if r else None for m, r in records.items()}
-
-
 def _bronze_sha256(lake: Lake, service: str, month: Month) -> str | None:
     """The sha256 of the bronze file the month's published gold was built from."""
     record = read_record(lake, "gold", service, month)
@@ -98,7 +92,11 @@ def _train(spark: SparkSession, settings: Settings, lake: Lake, report: RunRepor
     uri = lake.gold_table("trip_features")
     months = [*spec.train_months, spec.eval_month]
     report.inputs = [
-        {"table": "trip_features", "uri": uri, "versions": _published_versions(lake, spec.service, months)}
+        {
+            "table": "trip_features",
+            "uri": uri,
+            "versions": {str(m): published_version(lake, "trip_features", spec.service, m) for m in months},
+        }
     ]
     report.inputs += [
         {"month": str(m), "bronze_sha256": _bronze_sha256(lake, spec.service, m)} for m in months

@@ -194,6 +194,11 @@ def read_json(uri: str) -> dict:
         return json.load(handle)
 
 
+def _temp_beside(target: str) -> str:
+    """A hidden, unique name in ``target``'s folder: renaming it onto ``target`` is atomic."""
+    return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+
+
 def write_bytes_atomic(uri: str, data: bytes) -> None:
     """Readers see the old content or the new, never a partial file.
 
@@ -206,7 +211,7 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
             handle.write(data)
         return
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    temp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+    temp = _temp_beside(target)
     try:
         with open(temp, "wb") as handle:
             handle.write(data)
@@ -237,7 +242,7 @@ def publish_file(local_path: str, uri: str) -> None:
         return
     os.makedirs(os.path.dirname(target), exist_ok=True)
     if os.path.dirname(os.path.abspath(local_path)) != os.path.dirname(target):
-        staged = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+        staged = _temp_beside(target)
         shutil.move(local_path, staged)
         local_path = staged
     os.replace(local_path, target)
@@ -254,7 +259,7 @@ def copy_atomic(source: str, target: str) -> None:
         fs.copy(fsspec.core.url_to_fs(src)[1], path)
         return
     os.makedirs(os.path.dirname(dst), exist_ok=True)
-    temp = os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}.{uuid.uuid4().hex}.tmp")
+    temp = _temp_beside(dst)
     try:
         shutil.copyfile(src, temp)
         with open(temp, "rb+") as handle:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from nyctaxi.config import Settings
-from nyctaxi.errors import InvalidArgument, NyctaxiError
+from nyctaxi.errors import InvalidArgument
 from nyctaxi.months import Month, parse_month_range, parse_service
 
 app = typer.Typer(
@@ -36,13 +36,6 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _with_log(message: str) -> str:
-    """Every failure line says where its full trace is (contract §6)."""
-    from nyctaxi.logs import log_file
-
-    return message if "full trace in" in message else f"{message} (full trace in {log_file()})"
-
-
 def command(fn: Callable) -> Callable:
     """Register a command whose failures print one clear line (traceback only with --verbose)."""
     return app.command()(_handled(fn))
@@ -51,20 +44,14 @@ def command(fn: Callable) -> Callable:
 def _handled(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from nyctaxi.logs import record_trace
+        from nyctaxi.failures import error_line
 
         try:
             return fn(*args, **kwargs)
-        except NyctaxiError as error:
-            record_trace(f"{fn.__name__} failed", error)
-            _fail(_with_log(" ".join(str(error).split())))
         except (typer.Exit, typer.Abort):
             raise
-        except Exception as error:  # a bug or an environment problem: still one line
-            from nyctaxi.failures import clean
-
-            log = record_trace(f"{fn.__name__} failed", error)
-            _fail(f"{fn.__name__} failed: {clean(str(error))} (an internal error; full trace in {log})")
+        except Exception as error:  # ours, a bug or an environment problem: one line either way
+            _fail(error_line(fn.__name__, error))
 
     return wrapper
 

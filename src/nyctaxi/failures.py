@@ -29,17 +29,24 @@ DAMAGED_PARQUET = re.compile(
 )
 
 
-def messages(error: BaseException) -> list[str]:
-    """The message of the error and of each cause (the JVM's cause chain for py4j errors)."""
+MAX_CAUSES = 20  # cause chains are a handful deep; the bound only guards against a cycle
+
+
+def _java_messages(error: BaseException) -> list[str]:
+    """The JVM's cause chain of a py4j error, outermost first (empty for a Python error)."""
     found, java = [], getattr(error, "java_exception", None)
-    seen = 0
-    while java is not None and seen < 20:
+    while java is not None and len(found) < MAX_CAUSES:
         found.append(f"{java.getClass().getName()}: {java.getMessage() or ''}")
-        java, seen = java.getCause(), seen + 1
-    cause: BaseException | None = error
-    while cause is not None and seen < 40:
+        java = java.getCause()
+    return found
+
+
+def messages(error: BaseException) -> list[str]:
+    """The message of the error and of each cause: the JVM's chain, then Python's."""
+    found, cause = _java_messages(error), error
+    while cause is not None and len(found) < 2 * MAX_CAUSES:
         found.append(f"{type(cause).__name__}: {cause}")
-        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+        cause = cause.__cause__ or cause.__context__
     return found
 
 
@@ -50,6 +57,18 @@ def clean(text: str, limit: int = 240) -> str:
         if line and not line.startswith(_LINES_OF_NOISE):
             return line[:limit]
     return "no message"
+
+
+def error_line(command: str, error: BaseException) -> str:
+    """The one line a command (CLI or spark-submit) prints for ``error``, naming the log file
+    that holds its full trace; anything not ours is an internal error, still one line."""
+    if isinstance(error, NyctaxiError):
+        text = " ".join(str(error).split())
+        if "full trace in" in text:  # explained by a job's envelope, which logged the trace
+            return text
+        return f"{text} (full trace in {record_trace(f'{command} failed', error)})"
+    log = record_trace(f"{command} failed", error)
+    return f"{command} failed: {clean(str(error))} (an internal error; full trace in {log})"
 
 
 def explain(error: BaseException, report) -> BaseException:
@@ -70,7 +89,7 @@ def explain(error: BaseException, report) -> BaseException:
     if source and any(DAMAGED_PARQUET.search(m) for m in chain):
         detail = clean(next(m for m in chain if DAMAGED_PARQUET.search(m)))
         return BadSourceFile(
-            f"{source.rsplit('/', 1)[-1]}: damaged data in the file ({detail}); expected a whole "
+            f"{name}: damaged data in the file ({detail}); expected a whole "
             f"TLC file: fetch it again with `nyctaxi ingest` (full trace in {log})"
         )
     return EngineFailure(
@@ -81,15 +100,7 @@ def explain(error: BaseException, report) -> BaseException:
 def _deepest(error: BaseException) -> str:
     """The most specific message: the root of the JVM's cause chain (else the error's own) that
     says something."""
-    java = messages(error)[: _java_depth(error)]
-    for text in reversed(java or [f"{type(error).__name__}: {error}"]):
+    for text in reversed(_java_messages(error) or [f"{type(error).__name__}: {error}"]):
         if clean(text) != "no message":
             return clean(text)
     return clean(str(error))
-
-
-def _java_depth(error: BaseException) -> int:
-    depth, java = 0, getattr(error, "java_exception", None)
-    while java is not None and depth < 20:
-        java, depth = java.getCause(), depth + 1
-    return depth

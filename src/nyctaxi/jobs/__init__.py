@@ -11,10 +11,10 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
-from nyctaxi.errors import MissingInput, NyctaxiError
-from nyctaxi.failures import clean
+from nyctaxi.errors import MissingInput
+from nyctaxi.failures import error_line
 from nyctaxi.jobs import features, monitor, preprocess, score, train, validate
-from nyctaxi.logs import record_trace, start
+from nyctaxi.logs import start
 from nyctaxi.months import Month, parse_month_range, parse_service
 from nyctaxi.quality.report import RunReport
 from nyctaxi.spark import build_session
@@ -126,16 +126,8 @@ def submit_main(name: str, argv: list[str] | None = None) -> int:
             return 0
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except NyctaxiError as error:
-        text = " ".join(str(error).split())
-        trace = "" if "full trace in" in text else f" (full trace in {record_trace(name, error)})"
-        print(f"error: {text}{trace}", file=sys.stderr)
-        return 1
-    except Exception as error:  # a bug or an environment problem: still one line
-        print(
-            f"error: {name} failed: {clean(str(error))} (full trace in {record_trace(name, error)})",
-            file=sys.stderr,
-        )
+    except Exception as error:  # ours, a bug or an environment problem: one line either way
+        print(f"error: {error_line(name, error)}", file=sys.stderr)
         return 1
     print(
         f"{name} {service} {report.month}: {report.status}, rows in {report.rows_in}, out {report.rows_out}"

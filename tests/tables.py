@@ -43,7 +43,7 @@ def fingerprint(
     return version, row["n"], row["h"]
 
 
-def content_hash(spark: SparkSession, frame: DataFrame) -> tuple[int, int]:
+def content_hash(frame: DataFrame) -> tuple[int, int]:
     """(rows, order-independent hash of every column of every row): equal ⇔ same rows."""
     row = frame.selectExpr(
         "count(*) AS n", f"sum(cast(xxhash64({', '.join(frame.columns)}) AS decimal(38, 0))) AS h"

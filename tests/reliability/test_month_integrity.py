@@ -48,7 +48,7 @@ def published_state(spark, settings) -> dict:
     for layer, tables in LAYER_TABLES.items():
         state[f"record:{layer}"] = file_hash(lake.publication(layer, "green", MONTH))
         for table in tables:
-            state[table] = content_hash(spark, published_partition(spark, lake, table, "green", MONTH)[0])
+            state[table] = content_hash(published_partition(spark, lake, table, "green", MONTH)[0])
     return state
 
 
@@ -85,11 +85,11 @@ def negative_fares(table: pa.Table) -> pa.Table:  # a third of the month fails a
 
 @pytest.fixture(scope="module")
 def published(spark, tmp_path_factory):
-    """A lake with real green 2025-01 published through gold, its state, and a clean run's hashes."""
+    """A lake with real green 2025-01 published through gold (each test takes its state first)."""
     settings = make_settings(tmp_path_factory.mktemp("published"))
     prepare(settings)
     run_month(spark, settings)
-    return settings, published_state(spark, settings)
+    return settings
 
 
 def check_unchanged_then_rerun(spark, settings, before, record) -> None:
@@ -126,7 +126,7 @@ def test_a_refused_file_changes_nothing_published(
         f"published month, then {label}",
         "refused with one line; nothing published changes; file in _versions/",
     )
-    settings, before = published[0], published_state(spark, published[0])
+    settings, before = published, published_state(spark, published)
     table = pq.read_table(shared_file("green_tripdata_2025-02.parquet")) if change is None else real(change)
     path = write(tmp_path / "in", table)
     ingest_local_file(settings, path, "green", MONTH)
@@ -142,7 +142,7 @@ def test_a_refused_file_changes_nothing_published(
         assert spark.read.parquet(rejected).count() > table.num_rows * 0.2
     for table_name in ("trips", "quarantine"):  # rolled back: the latest version shows it too
         latest = spark.read.format("delta").load(lake.table(table_name)).where("month = '2025-01'")
-        assert content_hash(spark, latest) == before[table_name], table_name
+        assert content_hash(latest) == before[table_name], table_name
     record.saw(f"`{message[:160]}…`; kept in {kept.uri.rsplit('/', 2)[-2]}/ as refused")
     check_unchanged_then_rerun(spark, settings, before, record)
 
@@ -187,7 +187,7 @@ def test_kill_9_between_the_two_table_commits(spark, published, tmp_path, case):
         "kill -9 of `preprocess` between its quarantine and trips commits",
         "nothing published changes; the next run rolls the stray commit back",
     )
-    settings, before = published[0], published_state(spark, published[0])
+    settings, before = published, published_state(spark, published)
     lake = Lake.from_settings(settings)
     again = real(lambda t: pa.concat_tables([t, t.slice(0, 1)]))  # one more row, for quarantine
     ingest_local_file(settings, write(tmp_path / "in", again), "green", MONTH)
@@ -209,11 +209,11 @@ def test_kill_9_between_the_two_table_commits(spark, published, tmp_path, case):
         "killed between the commits"
     )
     stray = spark.read.format("delta").load(str(quarantine_dir)).where("month = '2025-01'")
-    assert content_hash(spark, stray) != before["quarantine"], "the stray commit is there, unpublished"
+    assert content_hash(stray) != before["quarantine"], "the stray commit is there, unpublished"
     record.saw("killed after the quarantine commit, before the trips commit")
     check_unchanged_then_rerun(spark, settings, before, record)
     latest = spark.read.format("delta").load(str(quarantine_dir)).where("month = '2025-01'")
-    assert content_hash(spark, latest) == before["quarantine"], "rolled back by the next run"
+    assert content_hash(latest) == before["quarantine"], "rolled back by the next run"
 
 
 def test_good_bad_and_republished_files_keep_the_layers_agreeing(spark, published, tmp_path, case):
@@ -221,7 +221,7 @@ def test_good_bad_and_republished_files_keep_the_layers_agreeing(spark, publishe
         "sequence: good, bad, republished (100 rows fewer), bad, original",
         "bronze, silver and gold name the same sha256 after each",
     )
-    settings, before = published[0], published_state(spark, published[0])
+    settings, before = published, published_state(spark, published)
     steps = [
         ("bad", real(lambda t: t.slice(0, 0))),
         ("republished", real(lambda t: t.slice(100))),

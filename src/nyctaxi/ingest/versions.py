@@ -102,14 +102,17 @@ def current_file(lake: Lake, service: str, month: Month) -> BronzeFile | None:
 
 
 def versions(lake: Lake, service: str, month: Month) -> list[BronzeFile]:
-    """Every version given for the month, oldest first (by the time it was given)."""
+    """Every version given for the month, oldest first (by the time it was given). The folder is
+    the year's, shared by its twelve months: only this month's file names count."""
     folder = versions_dir(lake, service, month)
+    pattern = trip_file_pattern(service, month)
     found = []
     for name in _names(folder):
-        if not name.endswith(MANIFEST_SUFFIX):
+        stored = name[: -len(MANIFEST_SUFFIX)]  # <original name>.<sha12>
+        if not name.endswith(MANIFEST_SUFFIX) or not pattern.match(stored.rsplit(".", 1)[0]):
             continue
-        uri = join(folder, name[: -len(MANIFEST_SUFFIX)])
         manifest = read_json(join(folder, name))
+        uri = join(folder, stored)
         found.append(BronzeFile(uri, manifest["file_name"], manifest, manifest.get("status") == PENDING))
     return sorted(found, key=lambda f: (f.manifest.get("status_at") or "", f.uri))
 

@@ -18,8 +18,8 @@ def test_run_two_months_then_report(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     for line in (
-        "green 2025-01: new ",
-        "green 2025-02: new ",
+        "green 2025-01: pending ",
+        "green 2025-02: pending ",
         "zone lookup: new ",
         "preprocess green 2025-01: succeeded, rows in 48,326, out 44,758",
         "features green 2025-01: succeeded, rows in 44,758, out 44,758",

@@ -111,6 +111,7 @@ def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
         .option("header", True)
         .option("enforceSchema", True)  # the header was read above, BOM and all
         .option("multiLine", True)
+        .option("escape", '"')  # RFC 4180: a quote inside a quoted field is doubled (Spark: backslash)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", MALFORMED)
         .csv(spark_uri(uri))

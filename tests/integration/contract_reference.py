@@ -3,6 +3,9 @@ alone (no nyctaxi code), to check the Spark pipeline's counts against."""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -52,22 +55,77 @@ INTS = {
 }
 
 
-def _expr(column: str, source: str | None) -> str:
+NYC = "America/New_York"
+# text that carries its zone: "…00:18:38-05:00", "…05:18:38Z", "… +0000" (contract §2)
+ZONED = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _timestamp(ref: str, dtype: str) -> str:
+    """NYC wall clock: instants (TIMESTAMPTZ, zoned text) converted, naive values as they stand."""
+    if dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"timezone('{NYC}', {ref})"
+    if dtype == "VARCHAR":
+        text = f"trim({ref})"
+        return (
+            f"CASE WHEN regexp_matches({text}, '{ZONED}') THEN timezone('{NYC}', TRY_CAST({text} AS TIMESTAMPTZ)) "
+            f"ELSE TRY_CAST({text} AS TIMESTAMP) END"
+        )
+    return f"TRY_CAST({ref} AS TIMESTAMP)"
+
+
+def _whole(ref: str, dtype: str) -> str:
+    """An integer only from a whole, finite number (74.7, NaN, 'abc' → NULL; never truncated)."""
+    if dtype in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"):
+        return f"TRY_CAST({ref} AS INTEGER)"
+    number = f"TRY_CAST({'trim(' + ref + ')' if dtype == 'VARCHAR' else ref} AS DOUBLE)"
+    return (
+        f"CASE WHEN isfinite({number}) AND {number} = floor({number}) THEN TRY_CAST({number} AS INTEGER) END"
+    )
+
+
+def _present(ref: str, dtype: str) -> str:
+    return f"({ref} IS NOT NULL AND trim({ref}) <> '')" if dtype == "VARCHAR" else f"({ref} IS NOT NULL)"
+
+
+def _expr(column: str, source: str | None, dtype: str) -> str:
     if source is None:
         return f"NULL AS {column}"
     ref = f'"{source}"'
     if column in ("pickup_at", "dropoff_at"):
-        return f"TRY_CAST({ref} AS TIMESTAMP) AS {column}"
+        return f"{_timestamp(ref, dtype)} AS {column}"
     if column == "store_and_fwd":
         return (
             f"CASE upper(trim(CAST({ref} AS VARCHAR))) WHEN 'Y' THEN true WHEN 'N' THEN false END AS {column}"
         )
     if column == "ratecode_id":
-        v = f"CAST(TRY_CAST({ref} AS DOUBLE) AS INTEGER)"
-        return f"CASE WHEN {v} IS NULL OR {v} IN (1,2,3,4,5,6,99) THEN {v} ELSE 99 END AS {column}"
+        v = _whole(ref, dtype)
+        return f"CASE WHEN ({v}) IS NULL OR ({v}) IN (1,2,3,4,5,6,99) THEN {v} ELSE 99 END AS {column}"
     if column in INTS:
-        return f"CAST(TRY_CAST({ref} AS DOUBLE) AS INTEGER) AS {column}"
+        expr = f"{_whole(ref, dtype)} AS {column}"
+        if column in ("pu_location_id", "do_location_id"):  # present but not a zone id: invalid_zone
+            expr += f", {_present(ref, dtype)} AND {_whole(ref, dtype)} IS NULL AS {column}_not_whole"
+        return expr
     return f"TRY_CAST({ref} AS DOUBLE) AS {column}"
+
+
+def _source(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, int]:
+    """The file as a DuckDB relation, and how many CSV records have the wrong field count.
+
+    CSV goes through Python's own RFC 4180 reader first (quoted commas and newlines, BOM, CRLF,
+    gzip): records whose field count differs from the header's are counted and left out (they
+    fail malformed_record and no other rule); DuckDB reads the rest."""
+    if path.suffix == ".parquet":
+        return f"read_parquet('{path}')", 0
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        records = list(csv.reader(handle))
+    header, body = records[0], [r for r in records[1:] if r]
+    whole = [r for r in body if len(r) == len(header)]
+    clean = Path(tempfile.mkdtemp()) / "whole.csv"
+    with open(clean, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *whole])
+    source = f"read_csv('{clean}', header=true, all_varchar=true, delim=',', quote='\"', strict_mode=false)"
+    return source, len(body) - len(whole)
 
 
 REASONS = [
@@ -83,16 +141,15 @@ FINITE = [
 
 def _classified(con: duckdb.DuckDBPyConnection, path: Path, month: str) -> str:
     """SQL of every row: normalised silver values plus one boolean per rule."""
-    if path.suffix == ".parquet":
-        source = f"read_parquet('{path}')"
-    else:  # mixed CRLF/LF endings occur in the samples: non-strict mode
-        source = (
-            f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', strict_mode=false)"
-        )
-    names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-    lower = {n.lower(): n for n in names}
+    source = _source(con, path)[0]
+    types = dict(r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall())
+    lower = {n.lower(): n for n in types}
+
+    def found(aliases: list[str]) -> str | None:
+        return next((lower[a] for a in aliases if a in lower), None)
+
     select = ", ".join(
-        _expr(col, next((lower[a] for a in aliases if a in lower), None)) for col, aliases in COLUMNS.items()
+        _expr(col, found(aliases), types.get(found(aliases) or "", "")) for col, aliases in COLUMNS.items()
     )
     year, mon = (int(x) for x in month.split("-"))
     start = f"TIMESTAMP '{year:04d}-{mon:02d}-01'"
@@ -109,11 +166,12 @@ def _classified(con: duckdb.DuckDBPyConnection, path: Path, month: str) -> str:
       coalesce(trip_distance <= 0 OR trip_distance > 100, false) AS distance_out_of_range,
       coalesce(dur > 0 AND trip_distance > 0 AND trip_distance / (dur / 60) > 80, false) AS speed_out_of_range,
       coalesce(fare_amount < 0 OR total_amount < 0 OR fare_amount > 1000, false) AS amount_out_of_range,
-      coalesce(pu_location_id NOT BETWEEN 1 AND 265 OR do_location_id NOT BETWEEN 1 AND 265, false) AS invalid_zone,
+      coalesce(pu_location_id NOT BETWEEN 1 AND 265 OR do_location_id NOT BETWEEN 1 AND 265, false)
+        OR coalesce(pu_location_id_not_whole, false) OR coalesce(do_location_id_not_whole, false) AS invalid_zone,
       coalesce(passenger_count < 0 OR passenger_count > 8, false) AS passenger_count_out_of_range,
       copy > 1 AS duplicate,
       coalesce({" OR ".join(f"isnan({c}) OR isinf({c})" for c in FINITE)}, false) AS non_finite_value,
-      false AS malformed_record  -- TODO(issue 12): strict CSV field counts in the reference
+      false AS malformed_record  -- records of the wrong field count are counted apart (_source)
     FROM d
     """
 
@@ -126,8 +184,10 @@ def contract_counts(path: Path, month: str) -> dict[str, int]:
     row = con.execute(
         f"SELECT count(*), sum(({any_fired})::INT), {sums} FROM ({_classified(con, path, month)})"
     ).fetchone()
-    counts = {"rows": row[0], "quarantined": row[1] or 0}
+    malformed = _source(con, path)[1]
+    counts = {"rows": row[0] + malformed, "quarantined": (row[1] or 0) + malformed}
     counts.update({r: v or 0 for r, v in zip(REASONS, row[2:], strict=True)})
+    counts["malformed_record"] = malformed
     counts["silver"] = counts["rows"] - counts["quarantined"]
     return counts
 

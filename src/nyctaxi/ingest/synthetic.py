@@ -15,6 +15,10 @@ import pyarrow.parquet as pq
 from nyctaxi.months import Month
 from nyctaxi.schemas import REASON_CODES
 
+# Every rule gets its defects except `malformed_record`: the writers here (Parquet, pyarrow's CSV)
+# only write whole records; malformed CSV is tested with hand-written files.
+INJECTED_CODES = tuple(code for code in REASON_CODES if code != "malformed_record")
+
 CHUNK_ROWS = 1_000_000
 # Share of trips per hour of day (NYC yellow, weekday-weekend blend): night lull, evening peak.
 HOUR_WEIGHTS = np.array(
@@ -165,8 +169,8 @@ def _inject_defects(rng: np.random.Generator, c: dict[str, np.ndarray], spec: Sy
     """Give disjoint row sets one defect each, aimed at one rule each; returns rows per rule."""
     n = len(c["fare"])
     per_rule = int(round(n * spec.defect_rate))
-    rows = rng.permutation(n)[: per_rule * len(REASON_CODES)].reshape(len(REASON_CODES), per_rule)
-    d = dict(zip(REASON_CODES, rows, strict=True))
+    rows = rng.permutation(n)[: per_rule * len(INJECTED_CODES)].reshape(len(INJECTED_CODES), per_rule)
+    d = dict(zip(INJECTED_CODES, rows, strict=True))
     minutes = np.timedelta64(60_000_000, "us")
     c["fare"] = c["fare"].astype("float64")
     c["fare"][d["missing_required"]] = np.nan  # becomes a null
@@ -182,10 +186,11 @@ def _inject_defects(rng: np.random.Generator, c: dict[str, np.ndarray], spec: Sy
     c["pu"][d["invalid_zone"]] = 0
     c["null_block"][rows.ravel()] = False  # the null block would hide an injected passenger count
     c["passengers"][d["passenger_count_out_of_range"]] = 9
+    c["tip"][d["non_finite_value"]] = np.inf  # only rule 11 reads the tip
     originals = rng.permutation(np.setdiff1d(np.arange(n), rows.ravel()))[:per_rule]
     for values in c.values():
         values[d["duplicate"]] = values[originals]
-    return {code: per_rule for code in REASON_CODES}
+    return {code: per_rule for code in INJECTED_CODES}
 
 
 def _to_table(c: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:

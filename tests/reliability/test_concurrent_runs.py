@@ -1,5 +1,6 @@
-"""Two runs of the same (service, month) at once: Delta's optimistic commits let one win; the other
-fails with one clear line, or commits after it. Either way the partition is a clean run's, whole."""
+"""Runs at once. Of the same (service, month): Delta's optimistic commits let one win; the other
+fails with one clear line, or commits after it. Either way the partition is a clean run's, whole.
+Of different months: each succeeds as if alone, on a fresh lake too (contract §6)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from nyctaxi.jobs import preprocess
 from nyctaxi.lake import Lake
 from nyctaxi.months import Month
+from nyctaxi.publication import read_record
 from nyctaxi.quality.report import load_report
 from tests.conftest import make_settings
 from tests.pipeline import prepare, settings_env
@@ -53,7 +55,7 @@ def test_two_runs_of_one_month_at_once(spark, tmp_path, case):
     for loser in (d for d in done if d.returncode != 0):
         errors = [line for line in loser.stderr.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and "Traceback" not in loser.stderr, loser.stderr[-3000:]
-        assert "another run committed to this partition while this one was writing" in errors[0]
+        assert "another run of green 2025-01 committed while this one was writing" in errors[0]
         conflict = re.search(r"\((\w+)\); its result stands", errors[0])
         seen.append(f"one exited 0, the other 1 with `ConcurrentRun` ({conflict and conflict[1]})")
     if all(d.returncode == 0 for d in done):
@@ -66,3 +68,44 @@ def test_two_runs_of_one_month_at_once(spark, tmp_path, case):
     report = load_report(Lake.from_settings(settings), "preprocess", "green", MONTH)
     assert report["status"] == "succeeded" and report["rows_out"] == clean["trips"][1]
     record.saw(f"{seen[0]}; silver equal to a clean run ({clean['trips'][1]:,} trips); report: the winner's")
+
+
+def run_at_once(settings, months: tuple[Month, ...]) -> list[subprocess.CompletedProcess]:
+    env = settings_env(settings)
+    processes = [
+        subprocess.Popen(
+            [NYCTAXI, "preprocess", "--service", "green", "--month", str(m)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for m in months
+    ]
+    return [
+        subprocess.CompletedProcess(p.args, p.wait(timeout=600), p.stdout.read(), p.stderr.read())
+        for p in processes
+    ]
+
+
+@pytest.mark.slow
+def test_two_different_months_at_once_on_a_fresh_and_on_an_existing_lake(spark, tmp_path, case):
+    record = case(
+        "`preprocess` of green 2025-01 and 2025-02 started at once, on a fresh lake, then again on it",
+        "both succeed as if alone, each with its own report and publication record (contract §6)",
+    )
+    months = (MONTH, Month.parse("2025-02"))
+    settings = make_settings(tmp_path)
+    prepare(settings, months=tuple(map(str, months)))
+    lake = Lake.from_settings(settings)
+    seen = []
+    for lake_state in ("fresh", "existing"):
+        done = run_at_once(settings, months)
+        assert [d.returncode for d in done] == [0, 0], [d.stderr[-2000:] for d in done]
+        for month in months:
+            report = load_report(lake, "preprocess", "green", month)
+            trips = fingerprint(spark, settings, "trips", "green", month)
+            assert report["status"] == "succeeded" and report["rows_out"] == trips[1] > 40_000
+            assert read_record(lake, "silver", "green", month).run_id == report["run_id"]
+        seen.append(f"{lake_state}: both exited 0")
+    record.saw("; ".join(seen) + "; each month's report and record are its own run's")

@@ -183,8 +183,9 @@ def ensure_table(
             .save(spark_uri(uri))
         )
     except COMMIT_CONFLICTS:
-        if not DeltaTable.isDeltaTable(spark, spark_uri(uri)):
-            raise
+        # Another run committed the table's first version while we tried to: that commit is the
+        # conflict. (Asking isDeltaTable again here answered False, from this session's cache.)
+        return
 
 
 def write_partition(df: DataFrame, uri: str, service: str, month: Month, metadata: str) -> int:

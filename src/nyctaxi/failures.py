@@ -24,7 +24,8 @@ _LINES_OF_NOISE = (
 DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded", re.IGNORECASE)
 DAMAGED_PARQUET = re.compile(
     r"ParquetDecodingException|Can not read value at|can't read page|CRC|decompress|"
-    r"Could not read footer|is not a Parquet file|Unexpected end of stream|EOFException",
+    r"Could not read footer|is not a Parquet file|Unexpected end of stream|EOFException|"
+    r"not found in serialized data",  # a page header overwritten (Thrift cannot decode it)
     re.IGNORECASE,
 )
 
@@ -79,8 +80,8 @@ def explain(error: BaseException, report) -> BaseException:
     if isinstance(error, NyctaxiError):
         return error
     chain = messages(error)
-    source = next((i.get("uri") for i in report.inputs if i.get("uri")), None)
-    name = source.rsplit("/", 1)[-1] if source else None
+    source = next((i for i in report.inputs if i.get("uri")), None)
+    name = (source.get("file_name") or source["uri"].rsplit("/", 1)[-1]) if source else None
     if any(DISK_FULL.search(m) for m in chain):
         return StorageFull(
             f"{where}: no space left on the lake's storage while writing; nothing published changed "

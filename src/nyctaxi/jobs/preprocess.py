@@ -81,7 +81,7 @@ def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> 
         _finish_promotion(lake, service, month, report.run_id)
         reconcile(spark, lake, "silver", service, month, report.run_id)  # a killed run's commits
         source = versions.preprocess_input(lake, service, month)
-        report.inputs.append({"uri": source.uri, "sha256": source.sha256})
+        report.inputs.append({"uri": source.uri, "file_name": source.name, "sha256": source.sha256})
         report.source_sha256 = source.sha256
         try:
             record = _write_and_audit(spark, settings, lake, report, month, source)

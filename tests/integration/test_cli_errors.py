@@ -100,3 +100,89 @@ def test_missing_columns_and_mislabeled_month(tmp_path):
 def test_no_bronze_file_says_what_to_run(tmp_path):
     done = nyctaxi(tmp_path, "preprocess", "--service", "yellow", "--month", "2024-01")
     assert "run `nyctaxi ingest --service yellow --month 2024-01` first" in single_error(done)
+
+
+def _rows():
+    import pyarrow.parquet as pq
+
+    return pq.read_table(shared_file("green_tripdata_2025-01.parquet")).slice(0, 5_000)
+
+
+def struct_fare(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = _rows()
+    index = table.schema.get_field_index("fare_amount")
+    wrapped = pa.StructArray.from_arrays([table["fare_amount"].combine_chunks()], names=["value"])
+    pq.write_table(table.set_column(index, "fare_amount", wrapped), path)
+
+
+def int64_timestamps(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = _rows()
+    for name in ("lpep_pickup_datetime", "lpep_dropoff_datetime"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table[name].cast(pa.int64()))
+    pq.write_table(table, path)
+
+
+def damaged_page(path: Path) -> None:
+    """Whole footer, damaged data: gzip pages with bytes overwritten in the middle of the file."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(_rows(), path, compression="gzip", row_group_size=1_000)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2_000] = bytes(2_000)
+    path.write_bytes(bytes(data))
+
+
+ENGINE_NOISE = ("Py4JJavaError", "AnalysisException", "unexpected", "Traceback", "\tat ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (struct_fare, "column fare_amount is struct<value:double>, expected a number"),
+        (int64_timestamps, "column lpep_pickup_datetime is bigint, expected a timestamp"),
+        (damaged_page, "damaged data in the file"),
+    ],
+    ids=["struct-fare", "int64-timestamps", "damaged-page"],
+)
+def test_engine_failures_are_one_line_naming_the_file_and_the_log(tmp_path, make, expected):
+    source = tmp_path / "in" / "green_tripdata_2025-01.parquet"
+    source.parent.mkdir()
+    make(source)
+    assert (
+        nyctaxi(
+            tmp_path, "ingest", "--service", "green", "--month", "2025-01", "--file", str(source)
+        ).returncode
+        == 0
+    )
+    done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-01")
+    line = single_error(done)
+    assert line.startswith("error: green_tripdata_2025-01.parquet: ") and expected in line, line
+    assert not any(noise in done.stderr for noise in ENGINE_NOISE), done.stderr[-3000:]
+    log = Path(line.rsplit("full trace in ", 1)[1].rstrip(")"))
+    assert log.is_file() and "Traceback" in log.read_text(), "the full trace is in the named log"
+
+
+def test_a_zone_lookup_that_is_not_one_is_refused_at_ingest(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(shared_file("green_tripdata_2025-01.parquet"), mirror)
+    (mirror / "taxi_zone_lookup.csv").write_text("<html><body>503 Service Unavailable</body></html>\n")
+    env = {**settings_env(make_settings(tmp_path)), "NYCTAXI_TLC_BASE_URL": str(mirror)}
+    done = subprocess.run(
+        [NYCTAXI, "ingest", "--service", "green", "--month", "2025-01"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert single_error(done).startswith(
+        "error: taxi_zone_lookup.csv: not the TLC zone lookup: header is '<html><body>503 Service "
+        "Unavailable</body></html>', expected LocationID,Borough,Zone,service_zone; nothing written to bronze"
+    )
+    assert [p for p in (tmp_path / "lake" / "bronze" / "reference").rglob("*") if p.is_file()] == []

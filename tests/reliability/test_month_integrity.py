@@ -20,12 +20,12 @@ from nyctaxi.errors import BadSourceFile, NyctaxiError, RejectionBudgetExceeded,
 from nyctaxi.ingest import versions
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
-from nyctaxi.lake import Lake
+from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from nyctaxi.publication import LAYER_TABLES, published_partition, read_record
 from tests.conftest import make_settings, shared_file
 from tests.pipeline import prepare, settings_env
-from tests.tables import content_hash
+from tests.tables import PIPELINE_TABLES, content_hash
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2025-01")
@@ -98,9 +98,7 @@ def check_unchanged_then_rerun(spark, settings, before, record) -> None:
     ingest_local_file(settings, str(shared_file(NAME)), "green", MONTH)
     run_month(spark, settings)
     after = published_state(spark, settings)
-    same_rows = {
-        k: v for k, v in after.items() if k in ("trips", "quarantine", "trip_features", "zone_hourly")
-    }
+    same_rows = {k: v for k, v in after.items() if k in PIPELINE_TABLES}
     assert same_rows == {k: before[k] for k in same_rows}, "a rerun of the good file equals a clean run"
     assert layers_agree(settings) == sha
     record.saw("published state equal by content hash; layers agree; rerun of the good file = clean run")
@@ -139,7 +137,8 @@ def test_a_refused_file_changes_nothing_published(
     assert kept and kept.manifest["status"] == "refused" and file_hash(kept.uri) == file_hash(path)
     if error is RejectionBudgetExceeded:
         rejected = message.rsplit("the rejected rows are in ", 1)[1]
-        assert spark.read.parquet(rejected).count() > table.num_rows * 0.2
+        failed = read_json(lake.report("preprocess", "green", MONTH, failed=True))
+        assert spark.read.parquet(rejected).count() == failed["rows_quarantined"] > table.num_rows * 0.2
     for table_name in ("trips", "quarantine"):  # rolled back: the latest version shows it too
         latest = spark.read.format("delta").load(lake.table(table_name)).where("month = '2025-01'")
         assert content_hash(latest) == before[table_name], table_name

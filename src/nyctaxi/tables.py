@@ -75,11 +75,12 @@ def source_timestamps(schema: pa.Schema) -> SourceTimestamps:
     )
 
 
-def _csv_header(uri: str, name: str) -> list[str]:
+def csv_header(uri: str, name: str) -> list[str]:
     """The header of a CSV (or gzip CSV) file, read here so the reader gets an explicit schema."""
     fs, path = fsspec.core.url_to_fs(python_uri(uri))
     with fs.open(path, "rb") as raw, gzip.open(raw) if name.endswith(".gz") else raw as handle:
-        line = handle.readline(1 << 16)
+        head = handle.read(1 << 16)  # not readline(limit): object-store files take no limit
+    line = head.split(b"\n", 1)[0]
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -104,7 +105,7 @@ def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
             return TripFile(spark.read.parquet(spark_uri(uri)), source_timestamps(schema))
         except (PySparkException, Py4JJavaError) as error:
             raise BadSourceFile(f"{name}: not a readable Parquet file ({_first_line(error)})") from error
-    header = _csv_header(uri, name)
+    header = csv_header(uri, name)
     schema = T.StructType([T.StructField(c, T.StringType()) for c in header + [MALFORMED]])
     frame = (
         spark.read.schema(schema)

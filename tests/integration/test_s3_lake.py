@@ -45,3 +45,20 @@ def test_wrong_credentials_are_refused(s3_server, tmp_path):
     bad = s3fs.S3FileSystem(endpoint_url=s3_server.endpoint, key="nobody", secret="wrong")
     with pytest.raises(PermissionError):
         bad.ls("creds-check", refresh=True)
+
+
+def test_csv_header_is_read_from_an_object_store(s3_server, tmp_path):
+    """A CSV's header is read through fsspec before Spark reads the file; an object store's files
+    are buffered files that take no ``readline`` limit (a CSV month on S3 failed with a TypeError)."""
+    import s3fs
+
+    from nyctaxi.tables import csv_header
+
+    s3fs.S3FileSystem(endpoint_url=s3_server.endpoint).call_s3("create_bucket", Bucket="csv-header")
+    lake = Lake.from_settings(
+        make_settings(tmp_path, lake_bronze="s3://csv-header", s3_endpoint=s3_server.endpoint)
+    )
+    uri = f"{lake.bronze}/green_tripdata_2025-03.csv"
+    with fsspec.open(uri, "wb") as handle:
+        handle.write(b"\xef\xbb\xbfVendorID, fare_amount\r\n1,2.5\r\n")
+    assert csv_header(uri, "green_tripdata_2025-03.csv") == ["VendorID", "fare_amount"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
+from nyctaxi import contract
+from nyctaxi.contract import FINITE_COLUMNS, REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
 from nyctaxi.months import Month
-from nyctaxi.schemas import FINITE_COLUMNS, REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
-from nyctaxi.transform import rules
 from nyctaxi.transform.normalise import KNOWN_RATECODES, UNKNOWN_RATECODE
 
 NORMALISED = f"""
@@ -43,19 +43,19 @@ def classified_sql(month: Month) -> str:
     # DuckDB's own 64-bit hash, twice, as the product uses Spark's xxhash64 twice: the ids differ
     # between the engines, equal rows get equal ids in each (DuckDB hashes nulls by position).
     hashed = ", ".join(["service", *SOURCE_VALUE_COLUMNS])
-    halves = ", ".join(f"hash({seed}, {hashed})" for seed in rules.TRIP_ID_SEEDS)
+    halves = ", ".join(f"hash({seed}, {hashed})" for seed in contract.TRIP_ID_SEEDS)
     start, end = f"TIMESTAMP '{month.start}'", f"TIMESTAMP '{month.end}'"
     predicates = {
         "missing_required": " OR ".join(f"{c} IS NULL" for c in REQUIRED_COLUMNS),
         "pickup_outside_month": f"pickup_at < {start} OR pickup_at >= {end}",
         "non_positive_duration": "dropoff_at <= pickup_at",
-        "duration_out_of_range": f"duration_min < {rules.MIN_DURATION_MIN} OR duration_min > {rules.MAX_DURATION_MIN}",
-        "distance_out_of_range": f"trip_distance <= 0 OR trip_distance > {rules.MAX_DISTANCE_MI}",
-        "speed_out_of_range": f"duration_min > 0 AND trip_distance > 0 AND trip_distance / (duration_min / 60.0) > {rules.MAX_SPEED_MPH}",
-        "amount_out_of_range": f"fare_amount < 0 OR total_amount < 0 OR fare_amount > {rules.MAX_FARE}",
-        "invalid_zone": f"pu_location_id NOT BETWEEN {rules.MIN_ZONE} AND {rules.MAX_ZONE} "
-        f"OR do_location_id NOT BETWEEN {rules.MIN_ZONE} AND {rules.MAX_ZONE}",
-        "passenger_count_out_of_range": f"passenger_count < 0 OR passenger_count > {rules.MAX_PASSENGERS}",
+        "duration_out_of_range": f"duration_min < {contract.MIN_DURATION_MIN} OR duration_min > {contract.MAX_DURATION_MIN}",
+        "distance_out_of_range": f"trip_distance <= 0 OR trip_distance > {contract.MAX_DISTANCE_MI}",
+        "speed_out_of_range": f"duration_min > 0 AND trip_distance > 0 AND trip_distance / (duration_min / 60.0) > {contract.MAX_SPEED_MPH}",
+        "amount_out_of_range": f"fare_amount < 0 OR total_amount < 0 OR fare_amount > {contract.MAX_FARE}",
+        "invalid_zone": f"pu_location_id NOT BETWEEN {contract.MIN_ZONE} AND {contract.MAX_ZONE} "
+        f"OR do_location_id NOT BETWEEN {contract.MIN_ZONE} AND {contract.MAX_ZONE}",
+        "passenger_count_out_of_range": f"passenger_count < 0 OR passenger_count > {contract.MAX_PASSENGERS}",
         "duplicate": "row_number() OVER (PARTITION BY trip_id) > 1",
         "non_finite_value": " OR ".join(f"isnan({c}) OR isinf({c})" for c in FINITE_COLUMNS),
         "malformed_record": "false",  # the benchmark's months are Parquet: every record is whole

@@ -18,10 +18,11 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from nyctaxi.contract import PARTITION_COLUMNS
 from nyctaxi.errors import BadSourceFile, ConcurrentRun, ContractViolation, MissingInput
 from nyctaxi.lake import python_uri, spark_uri
 from nyctaxi.months import Month
-from nyctaxi.schemas import PARTITION_COLUMNS, ZONE_LOOKUP
+from nyctaxi.schemas import ZONE_LOOKUP
 from nyctaxi.transform.normalise import MALFORMED, SourceTimestamps
 
 

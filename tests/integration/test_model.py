@@ -172,15 +172,14 @@ def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
     trip of green 2025-02."""
     import numpy as np
 
-    from nyctaxi.ml.features import ZoneState, model_vectors, request_features, request_inputs, trip_vector
-    from nyctaxi.schemas import MODEL_FEATURES
+    from nyctaxi.contract import MODEL_FEATURES
+    from nyctaxi.ml.features import model_vectors, request_inputs, zone_state
+    from nyctaxi.ml.vectors import request_features, trip_vector
     from nyctaxi.tables import read_zone_lookup
 
     lake_gold = f"{real_gold.lake_gold}/trip_features"
     gold = read_partition(spark, lake_gold, "green", FEB, table_version(spark, lake_gold)).orderBy("trip_id")
-    zones = ZoneState.from_lookup(
-        read_zone_lookup(spark, f"{real_gold.lake_bronze}/reference/taxi_zone_lookup.csv")
-    )
+    zones = zone_state(read_zone_lookup(spark, f"{real_gold.lake_bronze}/reference/taxi_zone_lookup.csv"))
     inputs = gold.transform(request_inputs).toPandas()
     served = request_features(inputs, zones)
     trained = model_vectors(gold, zones).toPandas()[list(MODEL_FEATURES)].to_numpy()

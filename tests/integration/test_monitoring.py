@@ -12,13 +12,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
+from nyctaxi.contract import MODEL_FEATURES
 from nyctaxi.errors import DriftAlert
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, monitor, preprocess, submit_main
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.ml import registry
 from nyctaxi.months import Month
-from nyctaxi.schemas import MODEL_FEATURES
 from tests.conftest import make_settings
 from tests.pipeline import february_as_march, settings_env
 

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from nyctaxi.schemas import FINITE_COLUMNS
+from nyctaxi.contract import FINITE_COLUMNS
 from tests.conftest import make_settings, shared_file
 from tests.integration.test_real_files import check_against_contract
 

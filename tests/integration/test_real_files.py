@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
+from nyctaxi.contract import REASON_CODES
 from nyctaxi.errors import BadSourceFile
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month, service_month_of_file
 from nyctaxi.publication import published_partition
-from nyctaxi.schemas import REASON_CODES, SILVER_QUARANTINE, SILVER_TRIPS
+from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import SHARED_TLC, make_settings, shared_file
 from tests.integration.contract_reference import (

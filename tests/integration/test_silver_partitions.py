@@ -11,13 +11,13 @@ import pytest
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
 
+from nyctaxi.contract import TRIP_STATS_COLUMNS
 from nyctaxi.errors import RejectionBudgetExceeded
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from nyctaxi.publication import read_record
-from nyctaxi.schemas import TRIP_STATS_COLUMNS
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings, shared_file
 from tests.tables import latest_partition

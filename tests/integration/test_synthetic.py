@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from nyctaxi.contract import REASON_CODES
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.ingest.synthetic import INJECTED_CODES, SynthSpec, arrow_schema, write_synthetic
 from nyctaxi.jobs import preprocess
 from nyctaxi.months import Month
-from nyctaxi.schemas import REASON_CODES
 from tests.conftest import make_settings
 from tests.integration.contract_reference import contract_counts
 

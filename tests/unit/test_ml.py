@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from nyctaxi.ml.features import ZoneState, request_features
+from nyctaxi.contract import MODEL_FEATURES
 from nyctaxi.ml.registry import champion_gate
-from nyctaxi.schemas import MODEL_FEATURES
+from nyctaxi.ml.vectors import ZoneState, request_features
 
 BASELINES = {"median": 6.0, "linear": 5.0}
 ZONES = ZoneState({1: "EWR", 74: "Manhattan", 75: "Manhattan", 132: "Queens", 264: "Unknown", 265: "N/A"})

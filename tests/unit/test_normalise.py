@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from pyspark.sql import types as T
 
+from nyctaxi.contract import SOURCE_VALUE_COLUMNS
 from nyctaxi.errors import BadSourceFile
-from nyctaxi.schemas import SOURCE_VALUE_COLUMNS
 from nyctaxi.transform.normalise import map_columns, normalise
 
 YELLOW_2024 = [

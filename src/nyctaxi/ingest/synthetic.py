@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from nyctaxi.contract import REASON_CODES
 from nyctaxi.months import Month
-from nyctaxi.schemas import REASON_CODES
 
 # Every rule gets its defects except `malformed_record`: the writers here (Parquet, pyarrow's CSV)
 # only write whole records; malformed CSV is tested with hand-written files.

@@ -1,23 +1,30 @@
-"""One registry of Spark jobs by name: the CLI, spark-submit files and the DAG all use these names."""
+"""One registry of Spark jobs by name: the CLI, spark-submit files and the DAG all use these names.
+
+A job's module is imported only when the job runs: a preprocess run loads no MLflow, XGBoost or
+pandera, and building the CLI's or a spark-submit file's arguments loads no Spark.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from pyspark.sql import SparkSession
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.errors import MissingInput
 from nyctaxi.failures import error_line
-from nyctaxi.jobs import features, monitor, preprocess, score, train, validate
 from nyctaxi.logs import start
 from nyctaxi.months import Month, parse_month_range, parse_service
-from nyctaxi.quality.report import RunReport
-from nyctaxi.spark import build_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from nyctaxi.quality.report import RunReport
 
 MONTH = ("--month", {"required": True, "help": "YYYY-MM"})
 # Jobs that depend on earlier months or on a registered model can be told to succeed without doing
@@ -27,43 +34,56 @@ SKIP_MISSING = ("--skip-missing", {"action": "store_true", "help": "exit 0 when 
 
 @dataclass(frozen=True)
 class Job:
-    """A job's spark-submit file, its options besides ``--service``, and how they call it."""
+    """A job's spark-submit file, its options besides ``--service``, and how they call its module
+    (``nyctaxi.jobs.<name>``, imported when the job starts)."""
 
+    name: str
     file: Path
     options: tuple[tuple[str, dict], ...]
-    start: Callable[[SparkSession, Settings, str, argparse.Namespace], RunReport]
+    call: Callable[[ModuleType, SparkSession, Settings, str, argparse.Namespace], RunReport]
+
+    def start(
+        self, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace
+    ) -> RunReport:
+        module = importlib.import_module(f"{__name__}.{self.name}")
+        return self.call(module, spark, settings, service, args)
 
 
-def _monthly(run: Callable[[SparkSession, Settings, str, Month], RunReport]) -> Callable:
-    return lambda spark, settings, service, args: run(spark, settings, service, Month.parse(args.month))
+def _monthly(
+    job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace
+) -> RunReport:
+    return job.run(spark, settings, service, Month.parse(args.month))
 
 
-def _train(spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
-    spec = train.TrainSpec(
+def _train(job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
+    spec = job.TrainSpec(
         service,
         parse_month_range(args.train_months),
         Month.parse(args.eval_month),
         args.sample_fraction,
         args.seed,
     )
-    return train.run(spark, settings, spec)
+    return job.run(spark, settings, spec)
 
 
-def _score(spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
-    return score.run(spark, settings, service, Month.parse(args.month), args.model_version)
+def _score(job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
+    return job.run(spark, settings, service, Month.parse(args.month), args.model_version)
 
 
-def _monitor(spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
+def _monitor(
+    job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace
+) -> RunReport:
     reference = None if args.reference == "champion" else Month.parse(args.reference)
-    return monitor.run(spark, settings, service, reference, Month.parse(args.current))
+    return job.run(spark, settings, service, reference, Month.parse(args.current))
 
 
 _FILES = PROJECT_ROOT / "spark_jobs"
 JOBS: dict[str, Job] = {
-    "preprocess": Job(_FILES / "data_preprocessing_job.py", (MONTH,), _monthly(preprocess.run)),
-    "features": Job(_FILES / "feature_engineering_job.py", (MONTH,), _monthly(features.run)),
-    "validate": Job(_FILES / "data_validation_job.py", (MONTH,), _monthly(validate.run)),
+    "preprocess": Job("preprocess", _FILES / "data_preprocessing_job.py", (MONTH,), _monthly),
+    "features": Job("features", _FILES / "feature_engineering_job.py", (MONTH,), _monthly),
+    "validate": Job("validate", _FILES / "data_validation_job.py", (MONTH,), _monthly),
     "train": Job(
+        "train",
         _FILES / "model_training_job.py",
         (
             ("--train-months", {"required": True, "help": "YYYY-MM or YYYY-MM..YYYY-MM"}),
@@ -75,6 +95,7 @@ JOBS: dict[str, Job] = {
         _train,
     ),
     "score": Job(
+        "score",
         _FILES / "batch_scoring_job.py",
         (
             MONTH,
@@ -84,6 +105,7 @@ JOBS: dict[str, Job] = {
         _score,
     ),
     "monitor": Job(
+        "monitor",
         _FILES / "drift_monitoring_job.py",
         (
             ("--reference", {"required": True, "help": "YYYY-MM, or 'champion': its last training month"}),
@@ -118,6 +140,8 @@ def submit_main(name: str, argv: list[str] | None = None) -> int:
         service = parse_service(args.service)
         settings = Settings()
         start(settings.log_dir, name)
+        from nyctaxi.spark import build_session
+
         spark = build_session(settings, f"nyctaxi-{name}-{service}")
         report = JOBS[name].start(spark, settings, service, args)
     except MissingInput as error:

@@ -6,18 +6,14 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from nyctaxi.config import Settings
+from nyctaxi.contract import TRIP_STATS_COLUMNS, ZONE_HOURLY_STATS_COLUMNS
 from nyctaxi.errors import MissingInput
 from nyctaxi.holidays_calendar import federal_holidays
 from nyctaxi.lake import Lake, exists, manifest_uri, read_json, spark_uri
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, published_partition, reconcile
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.schemas import (
-    GOLD_TRIP_FEATURES,
-    GOLD_ZONE_HOURLY,
-    TRIP_STATS_COLUMNS,
-    ZONE_HOURLY_STATS_COLUMNS,
-)
+from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
 from nyctaxi.tables import (
     check_schema,
     commit_metadata,

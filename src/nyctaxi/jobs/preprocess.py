@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
+from nyctaxi.contract import REASON_CODES, SOURCE_VALUE_COLUMNS, TRIP_STATS_COLUMNS
 from nyctaxi.errors import BadSourceFile, ContractViolation, NyctaxiError, RejectionBudgetExceeded
 from nyctaxi.ingest import versions
 from nyctaxi.lake import Lake, copy_atomic, join, remove, spark_uri
@@ -19,13 +20,7 @@ from nyctaxi.logs import record_trace
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, read_record, reconcile
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.schemas import (
-    REASON_CODES,
-    SILVER_QUARANTINE,
-    SILVER_TRIPS,
-    SOURCE_VALUE_COLUMNS,
-    TRIP_STATS_COLUMNS,
-)
+from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
 from nyctaxi.tables import (
     check_schema,
     commit_metadata,

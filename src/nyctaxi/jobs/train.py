@@ -16,10 +16,11 @@ from nyctaxi.errors import InvalidArgument, MissingInput
 from nyctaxi.lake import Lake
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import LABEL, metrics, with_linear_baseline, with_median_baseline
-from nyctaxi.ml.features import ZoneState, filter_training_rows, model_vectors
+from nyctaxi.ml.features import filter_training_rows, model_vectors, zone_state
 from nyctaxi.ml.model import TripDurationModel
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.ml.training import fit_booster
+from nyctaxi.ml.vectors import ZoneState
 from nyctaxi.months import Month
 from nyctaxi.publication import published_partition, published_version, read_record
 from nyctaxi.quality.report import RunReport, reporting
@@ -101,7 +102,7 @@ def _train(spark: SparkSession, settings: Settings, lake: Lake, report: RunRepor
     report.inputs += [
         {"month": str(m), "bronze_sha256": _bronze_sha256(lake, spec.service, m)} for m in months
     ]
-    zones = ZoneState.from_lookup(read_zone_lookup(spark, lake.zone_lookup()))
+    zones = zone_state(read_zone_lookup(spark, lake.zone_lookup()))
     train = filter_training_rows(_read_months(spark, lake, spec.service, spec.train_months))
     if spec.sample_fraction < 1.0:
         train = train.sample(fraction=spec.sample_fraction, seed=spec.seed)

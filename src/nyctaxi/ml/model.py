@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from nyctaxi.ml.features import ZoneState, request_features, trip_vector
-from nyctaxi.schemas import MODEL_FEATURES
+from nyctaxi.contract import MODEL_FEATURES
+from nyctaxi.ml.vectors import ZoneState, request_features, trip_vector
 
 BOOSTER_FILE, STATE_FILE = "booster.ubj", "state.json"
 

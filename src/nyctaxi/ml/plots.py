@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display on servers
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure  # the object API: no pyplot, no global backend or display
 
 
 def evaluation_figure(sample: pd.DataFrame, by_hour: pd.DataFrame, title: str) -> Figure:
     """``sample``: duration_min and prediction of some evaluation trips; ``by_hour``: pickup_hour
     and RMSE/MAE of every evaluation trip by hour of day."""
-    figure, (scatter, bars) = plt.subplots(1, 2, figsize=(12, 5))
+    figure = Figure(figsize=(12, 5))
+    scatter, bars = figure.subplots(1, 2)
     scatter.scatter(sample["duration_min"], sample["prediction"], s=3, alpha=0.3)
     scatter.plot([0, 60], [0, 60], color="black", linewidth=1)
     scatter.set(xlabel="actual minutes", ylabel="predicted minutes", title="predicted vs actual")

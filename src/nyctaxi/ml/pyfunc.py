@@ -7,8 +7,8 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
+from nyctaxi.contract import MODEL_INPUTS
 from nyctaxi.ml.model import TripDurationModel
-from nyctaxi.schemas import MODEL_INPUTS
 
 ARTIFACT_KEY = "trip_duration_model"
 

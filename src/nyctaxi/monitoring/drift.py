@@ -4,19 +4,16 @@ model error once the month's outcomes are in. Pure: frames in, a summary and a r
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pandas as pd
 
-# Evidently (and its iterative-telemetry dependency) report usage unless told not to.
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("EVIDENTLY_DISABLE_TELEMETRY", "1")
+# Evidently's usage telemetry lives in its UI service only (evidently/telemetry.py, sent when
+# DO_NOT_TRACK is unset); a Report run sends nothing, so this module sets no environment.
+from evidently import DataDefinition, Dataset, Report
+from evidently.presets import DataDriftPreset
 
-from evidently import DataDefinition, Dataset, Report  # noqa: E402
-from evidently.presets import DataDriftPreset  # noqa: E402
-
-from nyctaxi.schemas import MODEL_FEATURES  # noqa: E402
+from nyctaxi.contract import MODEL_FEATURES
 
 PREDICTION = "prediction"
 # Measured quantities; everything else in the vector is a category (hours, days, zones, flags, codes).

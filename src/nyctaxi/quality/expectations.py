@@ -15,9 +15,10 @@ import pandera.pyspark as pa
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from nyctaxi import contract
+from nyctaxi.contract import REQUIRED_COLUMNS
 from nyctaxi.months import Month
-from nyctaxi.schemas import GOLD_TRIP_FEATURES, REQUIRED_COLUMNS, SILVER_TRIPS
-from nyctaxi.transform import rules
+from nyctaxi.schemas import GOLD_TRIP_FEATURES, SILVER_TRIPS
 
 TRIP_KEYS = ("trip_id", "service", "month", "pickup_at", "pu_location_id", "do_location_id")
 SILVER_NOT_NULL = (*TRIP_KEYS, *REQUIRED_COLUMNS, "duration_min", "source_file")
@@ -55,17 +56,17 @@ def _within_month(month: Month) -> pa.Check:
 
 def _ranges(month: Month) -> dict[str, list[pa.Check]]:
     """Silver's cleaning rules restated as expectations (they must hold after cleaning)."""
-    zone = pa.Check.in_range(rules.MIN_ZONE, rules.MAX_ZONE)
+    zone = pa.Check.in_range(contract.MIN_ZONE, contract.MAX_ZONE)
     return {
         "month": [pa.Check.eq(str(month))],
         "pickup_at": [_within_month(month)],
         "pu_location_id": [zone],
         "do_location_id": [zone],
-        "duration_min": [pa.Check.in_range(rules.MIN_DURATION_MIN, rules.MAX_DURATION_MIN)],
-        "trip_distance": [pa.Check.in_range(0.0, rules.MAX_DISTANCE_MI, include_min=False)],
-        "fare_amount": [pa.Check.in_range(0.0, rules.MAX_FARE)],
+        "duration_min": [pa.Check.in_range(contract.MIN_DURATION_MIN, contract.MAX_DURATION_MIN)],
+        "trip_distance": [pa.Check.in_range(0.0, contract.MAX_DISTANCE_MI, include_min=False)],
+        "fare_amount": [pa.Check.in_range(0.0, contract.MAX_FARE)],
         "total_amount": [pa.Check.ge(0.0)],
-        "passenger_count": [pa.Check.in_range(0, rules.MAX_PASSENGERS)],
+        "passenger_count": [pa.Check.in_range(0, contract.MAX_PASSENGERS)],
     }
 
 

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from html import escape
 
+from nyctaxi.contract import REASON_CODES
 from nyctaxi.failures import explain
 from nyctaxi.lake import Lake, read_json, utc_now, write_json_atomic
 from nyctaxi.months import Month
-from nyctaxi.schemas import REASON_CODES
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, NaiveDatetime, Tag, field_validator
 
-from nyctaxi.transform.rules import MAX_DISTANCE_MI, MAX_PASSENGERS, MAX_ZONE, MIN_ZONE
+from nyctaxi.contract import MAX_DISTANCE_MI, MAX_PASSENGERS, MAX_ZONE, MIN_ZONE
 
 MAX_BATCH = 1_000  # the spec's limit per request
 # Times the TLC could have recorded (yellow data starts 2009) and pandas can represent.

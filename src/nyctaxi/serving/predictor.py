@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from nyctaxi.config import Settings
+from nyctaxi.contract import MODEL_INPUTS
 from nyctaxi.ml import registry
 from nyctaxi.ml.model import TripDurationModel
-from nyctaxi.schemas import MODEL_INPUTS
 from nyctaxi.serving.models import ModelInfo, Trip
 
 log = logging.getLogger("nyctaxi.serving")

@@ -7,15 +7,8 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from nyctaxi.schemas import (
-    AIRPORT_ZONES,
-    GOLD_TRIP_FEATURES,
-    GOLD_ZONE_HOURLY,
-    NIGHT_END,
-    NIGHT_START,
-    RUSH_HOURS,
-    UNKNOWN_ZONES,
-)
+from nyctaxi.contract import AIRPORT_ZONES, NIGHT_END, NIGHT_START, RUSH_HOURS, UNKNOWN_ZONES
+from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
 
 
 def with_time_features(df: DataFrame, holidays: list[date]) -> DataFrame:

@@ -14,8 +14,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from nyctaxi.contract import REQUIRED_COLUMNS, source_names
 from nyctaxi.errors import BadSourceFile
-from nyctaxi.schemas import REQUIRED_COLUMNS, SOURCE_VALUE_FIELDS, source_names
+from nyctaxi.schemas import SOURCE_VALUE_FIELDS
 
 # RatecodeID codes of the data dictionary; anything else that is not null is "unknown" (99).
 KNOWN_RATECODES = (1, 2, 3, 4, 5, 6, 99)

@@ -9,21 +9,23 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from nyctaxi.contract import (
+    FINITE_COLUMNS,
+    MAX_DISTANCE_MI,
+    MAX_DURATION_MIN,
+    MAX_FARE,
+    MAX_PASSENGERS,
+    MAX_SPEED_MPH,
+    MAX_ZONE,
+    MIN_DURATION_MIN,
+    MIN_ZONE,
+    REASON_CODES,
+    REQUIRED_COLUMNS,
+    SOURCE_VALUE_COLUMNS,
+    TRIP_ID_SEEDS,
+)
 from nyctaxi.months import Month
-from nyctaxi.schemas import FINITE_COLUMNS, REASON_CODES, REQUIRED_COLUMNS, SOURCE_VALUE_COLUMNS
 from nyctaxi.transform.normalise import non_finite
-
-# Thresholds, each with its reason:
-MIN_DURATION_MIN = 1.0  # under a minute is a meter tap or a cancelled hail, not a trip
-MAX_DURATION_MIN = 180.0  # TLC meters are not left running for hours on real trips
-MAX_DISTANCE_MI = 100.0  # the farthest regular destinations (airports, Westchester) are well below
-MAX_SPEED_MPH = 80.0  # faster than any legal NYC-area road; odometer/clock glitches produce these
-MAX_FARE = 1000.0  # fares above this are data-entry errors (max real negotiated fares are far lower)
-MIN_ZONE, MAX_ZONE = 1, 265  # taxi zones; 264/265 (Unknown/Outside NYC) are valid
-MAX_PASSENGERS = 8  # largest vehicles the TLC licenses seat 8 passengers
-
-# Two seeds of xxhash64 make one 128-bit id (collision odds ~1e-25 within a 10M-row month).
-TRIP_ID_SEEDS = (1, 2)
 
 
 def with_trip_id(df: DataFrame) -> DataFrame:

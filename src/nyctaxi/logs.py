@@ -34,9 +34,9 @@ def log_file() -> str:
     return path
 
 
-def _to_file(name: str, path: str) -> logging.Logger:
-    """``name``'s records go to ``path`` only, never to the console."""
-    logger = logging.getLogger(name)
+def _to_file(name: str, path: str, logger: logging.Logger | None = None) -> logging.Logger:
+    """``name``'s records (or ``logger``'s, when given) go to ``path`` only, never to the console."""
+    logger = logger or logging.getLogger(name)
     if not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
@@ -49,9 +49,13 @@ def _to_file(name: str, path: str) -> logging.Logger:
 
 
 def route_engine_logs() -> None:
-    """Send PySpark's own error logging to the log file (created first, its loggers are plain)."""
+    """Send PySpark's own error logging to the log file. The loggers are PySpark's own class: it
+    logs with extra keywords (``file=``, ``fragment=``) that a plain Logger refuses with a
+    TypeError, which then hid the real error (an AnalysisException) from the run's report."""
+    from pyspark.logger import PySparkLogger  # only where Spark runs
+
     for name in ENGINE_LOGGERS:
-        _to_file(name, log_file())
+        _to_file(name, log_file(), PySparkLogger.getLogger(name))
 
 
 def _trace_logger() -> logging.Logger:

@@ -45,3 +45,17 @@ def test_no_jar_duplicates_what_pyspark_ships():
 def test_session_is_pinned_to_utc_with_delta(spark):
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert "DeltaSparkSessionExtension" in spark.conf.get("spark.sql.extensions")
+
+
+def test_an_analysis_error_surfaces_as_itself_and_is_logged_to_the_file(spark):
+    """PySpark logs each SQL error through its own logger class before raising it; routed to our
+    log file, that logger must stay PySpark's, or its extra keywords raise a TypeError that hides
+    the error (a job's report then said `TypeError: Logger._log()…`)."""
+    import pytest
+    from pyspark.errors import AnalysisException
+
+    from nyctaxi.logs import log_file
+
+    with pytest.raises(AnalysisException, match="no_such_column"):
+        spark.range(3).select("no_such_column").collect()
+    assert "no_such_column" in Path(log_file()).read_text(), "the error went to the log file"

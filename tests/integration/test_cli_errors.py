@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from nyctaxi.months import Month
 from tests.conftest import SHARED_TLC, make_settings, shared_file
 from tests.pipeline import settings_env
 
@@ -186,3 +187,41 @@ def test_a_zone_lookup_that_is_not_one_is_refused_at_ingest(tmp_path):
         "Unavailable</body></html>', expected LocationID,Borough,Zone,service_zone; nothing written to bronze"
     )
     assert [p for p in (tmp_path / "lake" / "bronze" / "reference").rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.slow
+def test_two_current_bronze_files_are_repaired_as_the_error_says(tmp_path):
+    """A second current file for a month (here one copied into bronze by hand) stops preprocess
+    with a line saying how to repair it from the CLI; doing what it says repairs the month."""
+    import pyarrow.parquet as pq
+
+    from nyctaxi.ingest import versions
+    from nyctaxi.lake import Lake, read_json
+
+    source = tmp_path / "in" / "green_tripdata_2025-01.parquet"
+    source.parent.mkdir()
+    pq.write_table(_rows(), source)
+    month = ("--service", "green", "--month", "2025-01")
+    assert nyctaxi(tmp_path, "ingest", *month, "--file", str(source)).returncode == 0
+    assert nyctaxi(tmp_path, "preprocess", *month).returncode == 0
+    lake = Lake.from_settings(make_settings(tmp_path))
+    folder = Path(lake.bronze_dir("green", Month.parse("2025-01")))
+    hand_copied = folder / "green_tripdata_2025-01_fixed.parquet"
+    pq.write_table(_rows().slice(0, 4_000), hand_copied)
+
+    line = single_error(nyctaxi(tmp_path, "preprocess", *month))
+    assert "several current bronze files for green 2025-01" in line, line
+    repair = line.split("`")[1]  # the first command the error names
+    assert repair == f"nyctaxi ingest --service green --month 2025-01 --file {folder}/<the right one>"
+    chosen = repair.replace("<the right one>", "green_tripdata_2025-01.parquet").split()[1:]
+    assert nyctaxi(tmp_path, *chosen).returncode == 0
+    done = nyctaxi(tmp_path, "preprocess", *month)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    assert versions.current_names(lake, "green", Month.parse("2025-01")) == ["green_tripdata_2025-01.parquet"]
+    aside = [
+        v for v in versions.versions(lake, "green", Month.parse("2025-01")) if v.name == hand_copied.name
+    ]
+    assert [v.manifest["status"] for v in aside] == ["superseded"], "the other file is kept in _versions/"
+    report = read_json(lake.report("preprocess", "green", Month.parse("2025-01")))
+    assert report["rows_in"] == 5_000 and report["inputs"][0]["file_name"] == "green_tripdata_2025-01.parquet"

@@ -20,9 +20,11 @@ from nyctaxi.months import Month
 from nyctaxi.publication import read_record
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import make_settings, shared_file
+from tests.expected import file_rows, reference, silver_rows, top_reasons
 from tests.tables import latest_partition
 
 JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
+JAN_FILE, FEB_FILE = "green_tripdata_2025-01.parquet", "green_tripdata_2025-02.parquet"
 
 
 def partition(spark, settings, table, month, version=None):
@@ -55,7 +57,7 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
     jan_before = partition(spark, settings, "trips", JAN).cache()
     feb_before = partition(spark, settings, "trips", FEB).cache()
     feb_files = partition_files(settings, FEB)
-    assert jan_before.count() == 44_758 and feb_before.count() > 40_000
+    assert jan_before.count() == silver_rows(JAN_FILE) and feb_before.count() == silver_rows(FEB_FILE)
 
     preprocess.run(spark, settings, "green", JAN)
 
@@ -63,7 +65,7 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
     jan_after = partition(spark, settings, "trips", JAN)
     ids_before = {r.trip_id for r in jan_before.select("trip_id").collect()}
     ids_after = {r.trip_id for r in jan_after.select("trip_id").collect()}
-    assert ids_before == ids_after and len(ids_after) == 44_758
+    assert ids_before == ids_after and len(ids_after) == silver_rows(JAN_FILE)
     assert_df_equality(jan_after, jan_before, ignore_row_order=True, ignore_nullable=True)
     assert_df_equality(
         partition(spark, settings, "trips", FEB), feb_before, ignore_row_order=True, ignore_nullable=True
@@ -77,22 +79,31 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
 
 
 def test_rejection_budget_publishes_nothing_and_keeps_the_rejected_rows_aside(spark, tmp_path):
-    settings = make_settings(tmp_path, max_reject_fraction=0.05)  # green 2025-01 rejects 7.4 %
+    settings = make_settings(
+        tmp_path, max_reject_fraction=0.05
+    )  # green 2025-01 rejects 7.4 % (the reference)
     ingest_local_file(settings, str(shared_file("green_tripdata_2025-01.parquet")), "green", JAN)
     with pytest.raises(RejectionBudgetExceeded) as error:
         preprocess.run(spark, settings, "green", JAN)
     message = str(error.value)
-    assert "green 2025-01: 7.4% of 48,326 rows quarantined, over the budget of 5%" in message
+    expected = reference(JAN_FILE)
+    share = expected["quarantined"] / expected["rows"]
     assert (
-        "top reasons: distance_out_of_range 2,693, duration_out_of_range 1,756, amount_out_of_range 153"
+        f"green 2025-01: {share:.1%} of {file_rows(JAN_FILE):,} rows quarantined, over the budget of 5%"
         in message
     )
+    top = ", ".join(f"{code} {count:,}" for code, count in top_reasons(JAN_FILE))
+    assert f"top reasons: {top};" in message
     lake = Lake.from_settings(settings)
     report = read_json(lake.report("preprocess", "green", JAN, failed=True))
-    assert report["status"] == "failed" and report["rows_quarantined"] == 3_568 and report["rows_out"] is None
+    assert (
+        report["status"] == "failed"
+        and report["rows_quarantined"] == expected["quarantined"]
+        and report["rows_out"] is None
+    )
     kept = lake.rejected("green", JAN, report["run_id"])
     assert f"the rejected rows are in {kept}" in message
-    assert spark.read.parquet(kept).count() == 3_568
+    assert spark.read.parquet(kept).count() == expected["quarantined"]
     assert read_record(lake, "silver", "green", JAN) is None, "nothing published"
     quarantine = DeltaTable.forPath(spark, lake.table("quarantine")).toDF().where("month = '2025-01'")
     assert quarantine.count() == 0, "the rolled-back quarantine commit is not visible at the latest version"

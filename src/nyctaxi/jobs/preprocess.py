@@ -8,8 +8,6 @@ month's current file only after that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -32,7 +30,7 @@ from nyctaxi.tables import (
     write_partition,
 )
 from nyctaxi.transform.normalise import MALFORMED, check_source_types, map_columns, normalise
-from nyctaxi.transform.rules import classify
+from nyctaxi.transform.rules import classify, pickup_outside
 
 # A file whose pickups mostly fall outside its month is a mislabeled file, not a dirty month.
 MISLABELED_FRACTION = 0.5
@@ -41,37 +39,34 @@ MISLABELED_FRACTION = 0.5
 REFUSALS = (BadSourceFile, RejectionBudgetExceeded, ContractViolation)
 
 
-def counted(df: DataFrame) -> tuple[DataFrame, Observation]:
-    """Classified rows, observed: all rows, rejected rows, rows per reason and cast failures per
-    column are counted while a write that reads through ``df`` runs, in that same pass."""
-    observation = Observation("classified")
+def month_fit(normalised: DataFrame, month: Month) -> tuple[int, int]:
+    """(rows, pickups outside the month): one pass over the pickup column, before any write."""
+    row = normalised.agg(
+        F.count(F.lit(1)).alias("rows"), F.sum(pickup_outside(month).cast("long")).alias("outside")
+    ).first()
+    return int(row["rows"]), int(row["outside"] or 0)
+
+
+def counted(df: DataFrame, name: str, reasons: tuple[str, ...] = ()) -> tuple[DataFrame, Observation]:
+    """``df`` observed: its rows, rows per reason and cast failures per column are counted while
+    it is written, no extra pass."""
+    observation = Observation(name)
     per_reason = [
-        F.sum(F.array_contains("reject_reasons", code).cast("long")).alias(code) for code in REASON_CODES
+        F.sum(F.array_contains("reject_reasons", code).cast("long")).alias(code) for code in reasons
     ]
     per_column = [
         F.sum(F.array_contains("cast_failed", c).cast("long")).alias(f"cast:{c}")
         for c in SOURCE_VALUE_COLUMNS
     ]
-    rejected = F.sum((F.size("reject_reasons") > 0).cast("long")).alias("rejected")
-    metrics = [F.count(F.lit(1)).alias("rows"), rejected, *per_reason, *per_column]
-    return df.observe(observation, *metrics), observation
+    return df.observe(observation, F.count(F.lit(1)).alias("rows"), *per_reason, *per_column), observation
 
 
-@dataclass(frozen=True)
-class Counts:
-    """What an observation saw: rows, rejected rows, rows per reason, cast failures per column."""
-
-    rows: int
-    rejected: int
-    reasons: dict[str, int]
-    casts: dict[str, int]
-
-    @classmethod
-    def of(cls, observation: Observation) -> Counts:
-        counts = {key: int(value or 0) for key, value in observation.get.items()}
-        casts = {key[5:]: n for key, n in counts.items() if key.startswith("cast:") and n}
-        reasons = {key: n for key, n in counts.items() if key in REASON_CODES}
-        return cls(counts["rows"], counts["rejected"], reasons, casts)
+def observed_counts(observation: Observation) -> tuple[int, dict[str, int], dict[str, int]]:
+    """(rows, per-reason counts, per-column cast failures) seen while a frame was written."""
+    counts = {key: int(value or 0) for key, value in observation.get.items()}
+    casts = {key[5:]: n for key, n in counts.items() if key.startswith("cast:")}
+    reasons = {key: n for key, n in counts.items() if key in REASON_CODES}
+    return counts["rows"], reasons, casts
 
 
 def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
@@ -147,36 +142,48 @@ def _classify_and_write(spark, settings, lake, report, month, source, trip_file)
     check_source_types(raw.schema, mapping, trip_file.stored, file_name)
     report.unexpected_columns = mapping.unexpected
     normalised = normalise(raw, service, file_name, mapping, trip_file.stored)
+    report.rows_in, outside = month_fit(normalised, month)
+    where = f"kept aside in {source.uri}" if source.candidate else "the current bronze file"
+    if report.rows_in == 0:
+        raise BadSourceFile(
+            f"{file_name}: the file has no rows; an empty month is never published over a full one "
+            f"(nothing published changed; the file is {where})"
+        )
+    if outside / report.rows_in > MISLABELED_FRACTION:
+        raise BadSourceFile(
+            f"{file_name}: {outside:,} of {report.rows_in:,} pickups fall outside {month}; "
+            f"the file does not hold that month's trips (nothing published changed; the file is {where})"
+        )
     # Not cached: computing the rows twice (quarantine, then trips) costs less than writing them
     # all to a cache and reading them back, and a 10M-row month cached in memory ran a 2 GB driver
-    # out of heap. Both passes classify identically (copies of a duplicate are equal rows). The
-    # first pass also counts every row it reads (the file's checks below), so there is no third.
+    # out of heap. Both passes classify identically (copies of a duplicate are equal rows).
     classified = normalised.transform(classify, month).withColumn("month", F.lit(str(month)))
-    classified, observation = counted(classified)
     is_rejected = F.size("reject_reasons") > 0
     meta = commit_metadata(service, month, report.run_id, source_sha256=source.sha256)
     versions_written = {}
     for table, schema in (("quarantine", SILVER_QUARANTINE), ("trips", SILVER_TRIPS)):
         ensure_table(spark, lake.table(table), schema, TRIP_STATS_COLUMNS)
-    quarantine = check_schema(
-        classified.where(is_rejected).select(*SILVER_QUARANTINE.fieldNames()), SILVER_QUARANTINE, "quarantine"
+    quarantine = classified.where(is_rejected)
+    quarantine, observation = counted(
+        quarantine.select(*SILVER_QUARANTINE.fieldNames(), "cast_failed"), "q", REASON_CODES
     )
+    quarantine_rows = check_schema(quarantine.drop("cast_failed"), SILVER_QUARANTINE, "quarantine")
     versions_written["quarantine"] = write_partition(
-        quarantine, lake.table("quarantine"), service, month, meta
+        quarantine_rows, lake.table("quarantine"), service, month, meta
     )
-    seen = Counts.of(observation)
-    report.rows_in, report.rows_quarantined, report.reasons = seen.rows, seen.rejected, seen.reasons
-    report.cast_failures = seen.casts
-    _check_file(report, month, source, seen)
+    report.rows_quarantined, report.reasons, casts = observed_counts(observation)
     if report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
         raise _over_budget(
             spark, lake, report, month, versions_written["quarantine"], settings.max_reject_fraction
         )
-    written = Observation("trips")
-    trips = classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames())
-    trips = check_schema(trips, SILVER_TRIPS, "trips").observe(written, F.count(F.lit(1)).alias("rows"))
-    versions_written["trips"] = write_partition(trips, lake.table("trips"), service, month, meta)
-    report.rows_out = int(written.get["rows"])
+    trips, observation = counted(
+        classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames(), "cast_failed"), "t"
+    )
+    trips_rows = check_schema(trips.drop("cast_failed"), SILVER_TRIPS, "trips")
+    versions_written["trips"] = write_partition(trips_rows, lake.table("trips"), service, month, meta)
+    report.rows_out, _, trip_casts = observed_counts(observation)
+    both = {c: casts.get(c, 0) + trip_casts.get(c, 0) for c in SOURCE_VALUE_COLUMNS}
+    report.cast_failures = {c: n for c, n in both.items() if n}
     if report.rows_out + report.rows_quarantined != report.rows_in:
         raise ContractViolation(
             f"{file_name}: {report.rows_in:,} rows read but {report.rows_out:,} in silver and "
@@ -186,23 +193,6 @@ def _classify_and_write(spark, settings, lake, report, month, source, trip_file)
     return MonthRecord(
         "silver", service, str(month), report.run_id, source.sha256, file_name, versions_written
     )
-
-
-def _check_file(report: RunReport, month: Month, source: versions.BronzeFile, seen: Counts) -> None:
-    """Refuse an empty file, and a file whose pickups mostly fall outside its month (mislabeled).
-    Counted in the first pass; what it wrote is not published and is rolled back."""
-    where = f"kept aside in {source.uri}" if source.candidate else "the current bronze file"
-    if seen.rows == 0:
-        raise BadSourceFile(
-            f"{source.name}: the file has no rows; an empty month is never published over a full one "
-            f"(nothing published changed; the file is {where})"
-        )
-    outside = seen.reasons.get("pickup_outside_month", 0)
-    if outside / seen.rows > MISLABELED_FRACTION:
-        raise BadSourceFile(
-            f"{source.name}: {outside:,} of {seen.rows:,} pickups fall outside {month}; "
-            f"the file does not hold that month's trips (nothing published changed; the file is {where})"
-        )
 
 
 def _over_budget(

@@ -109,6 +109,22 @@ def etl_section(etl: dict) -> list[str]:
 
 # What profiling found and what was changed or tried (see the closing notes of issue 6).
 ETL_NOTES = [
+    "**Issue 12 (write-audit-publish) made preprocess slower — the target \"not slower at 10M rows\"",
+    "is not met.** Before it (2026-11-28, same script): 10M rows Spark total 188.6 / 190.6 s, silver",
+    "112.5 / 115.5 s; 3M rows total 96.0 / 100.8 s, silver 54.8 / 55.2 s; fixed cost (10k rows)",
+    "36.4 s with preprocess 14.8 s. After it (the table above): 10M total 226.5 / 231.1 s (+20 %),",
+    "silver 162.0 / 164.6 s (+44 %); 3M silver 80.1 / 84.6 s; 10k preprocess 26.1 s. Profiled at 3M",
+    "rows in one process (fresh lake): creating both empty tables before the first write",
+    "(`ensure_table`, so two first months cannot race) 5.4-5.9 s, rollback checks 0.4 s, finding",
+    "each commit's version 0.3-0.7 s, the two partition writes 66.7 s of 76.8 s. The rest of the",
+    "per-row growth is in the two classification passes (cast-failure arrays, the whole-number",
+    "and finite-value checks, `raw_record`); not yet attributed column by column.",
+    "- Tried and reverted (issue 12): counting every row in the first pass instead of the",
+    "  pickup-only month-fit pass: 10M silver 175.1 / 179.1 s, slower (36 aggregates over every",
+    "  row cost more than one extra read of one column).",
+    "- Tried and reverted (issue 12): `array_compact` instead of `filter(…, isNotNull)` for",
+    "  `cast_failed` and `reject_reasons`: 3M preprocess 76.2 s vs 76.8 s, no difference.",
+    "",
     "Profile (3M rows, `local[2]`, one warm JVM, no-op sink unless named): reading + normalising",
     "2.1 s; the trip_id as sha256 over 22 columns cast to text +6.9 s, as two typed xxhash64 +3.2 s;",
     "the duplicate rule's window (a shuffle of whole rows) +8.1 s; the silver write as plain Parquet",

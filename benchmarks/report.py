@@ -109,7 +109,7 @@ def etl_section(etl: dict) -> list[str]:
 
 # What profiling found and what was changed or tried (see the closing notes of issue 6).
 ETL_NOTES = [
-    "**Issue 12 (write-audit-publish) made preprocess slower — the target \"not slower at 10M rows\"",
+    '**Issue 12 (write-audit-publish) made preprocess slower — the target "not slower at 10M rows"',
     "is not met.** Before it (2026-11-28, same script): 10M rows Spark total 188.6 / 190.6 s, silver",
     "112.5 / 115.5 s; 3M rows total 96.0 / 100.8 s, silver 54.8 / 55.2 s; fixed cost (10k rows)",
     "36.4 s with preprocess 14.8 s. After it (the table above): 10M total 226.5 / 231.1 s (+20 %),",

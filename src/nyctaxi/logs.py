@@ -34,9 +34,8 @@ def log_file() -> str:
     return path
 
 
-def _to_file(name: str, path: str, logger: logging.Logger | None = None) -> logging.Logger:
-    """``name``'s records (or ``logger``'s, when given) go to ``path`` only, never to the console."""
-    logger = logger or logging.getLogger(name)
+def _to_file(logger: logging.Logger, path: str) -> logging.Logger:
+    """``logger``'s records go to ``path`` only, never to the console."""
     if not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
@@ -55,11 +54,11 @@ def route_engine_logs() -> None:
     from pyspark.logger import PySparkLogger  # only where Spark runs
 
     for name in ENGINE_LOGGERS:
-        _to_file(name, log_file(), PySparkLogger.getLogger(name))
+        _to_file(PySparkLogger.getLogger(name), log_file())
 
 
 def _trace_logger() -> logging.Logger:
-    return _to_file(TRACE_LOGGER, log_file())
+    return _to_file(logging.getLogger(TRACE_LOGGER), log_file())
 
 
 def record_trace(summary: str, error: BaseException) -> str:

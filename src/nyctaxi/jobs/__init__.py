@@ -79,41 +79,47 @@ def _monitor(
 
 _FILES = PROJECT_ROOT / "spark_jobs"
 JOBS: dict[str, Job] = {
-    "preprocess": Job("preprocess", _FILES / "data_preprocessing_job.py", (MONTH,), _monthly),
-    "features": Job("features", _FILES / "feature_engineering_job.py", (MONTH,), _monthly),
-    "validate": Job("validate", _FILES / "data_validation_job.py", (MONTH,), _monthly),
-    "train": Job(
-        "train",
-        _FILES / "model_training_job.py",
-        (
-            ("--train-months", {"required": True, "help": "YYYY-MM or YYYY-MM..YYYY-MM"}),
-            ("--eval-month", {"required": True, "help": "YYYY-MM, after the training months"}),
-            ("--sample-fraction", {"type": float, "default": 1.0, "help": "train on this share of rows"}),
-            ("--seed", {"type": int, "default": 42}),
-            SKIP_MISSING,
+    job.name: job
+    for job in (
+        Job("preprocess", _FILES / "data_preprocessing_job.py", (MONTH,), _monthly),
+        Job("features", _FILES / "feature_engineering_job.py", (MONTH,), _monthly),
+        Job("validate", _FILES / "data_validation_job.py", (MONTH,), _monthly),
+        Job(
+            "train",
+            _FILES / "model_training_job.py",
+            (
+                ("--train-months", {"required": True, "help": "YYYY-MM or YYYY-MM..YYYY-MM"}),
+                ("--eval-month", {"required": True, "help": "YYYY-MM, after the training months"}),
+                ("--sample-fraction", {"type": float, "default": 1.0, "help": "train on this share of rows"}),
+                ("--seed", {"type": int, "default": 42}),
+                SKIP_MISSING,
+            ),
+            _train,
         ),
-        _train,
-    ),
-    "score": Job(
-        "score",
-        _FILES / "batch_scoring_job.py",
-        (
-            MONTH,
-            ("--model-version", {"default": None, "help": "registry version (default: the champion)"}),
-            SKIP_MISSING,
+        Job(
+            "score",
+            _FILES / "batch_scoring_job.py",
+            (
+                MONTH,
+                ("--model-version", {"default": None, "help": "registry version (default: the champion)"}),
+                SKIP_MISSING,
+            ),
+            _score,
         ),
-        _score,
-    ),
-    "monitor": Job(
-        "monitor",
-        _FILES / "drift_monitoring_job.py",
-        (
-            ("--reference", {"required": True, "help": "YYYY-MM, or 'champion': its last training month"}),
-            ("--current", {"required": True, "help": "YYYY-MM to compare with it"}),
-            SKIP_MISSING,
+        Job(
+            "monitor",
+            _FILES / "drift_monitoring_job.py",
+            (
+                (
+                    "--reference",
+                    {"required": True, "help": "YYYY-MM, or 'champion': its last training month"},
+                ),
+                ("--current", {"required": True, "help": "YYYY-MM to compare with it"}),
+                SKIP_MISSING,
+            ),
+            _monitor,
         ),
-        _monitor,
-    ),
+    )
 }
 # The spark-submit entry point of each job (thin files under spark_jobs/).
 JOB_FILES: dict[str, Path] = {name: job.file for name, job in JOBS.items()}

@@ -58,7 +58,7 @@ class ZoneState:
 
 
 def request_features(inputs: pd.DataFrame, zones: ZoneState) -> pd.DataFrame:
-    """Request inputs (``schemas.MODEL_INPUTS``) → feature vectors, exactly as gold derives them."""
+    """Request inputs (``contract.MODEL_INPUTS``) → feature vectors, exactly as gold derives them."""
     pickup = pd.to_datetime(inputs["pickup_at"], format="ISO8601")
     hour, dow = pickup.dt.hour, pickup.dt.dayofweek + 1  # ISO: 1 = Monday … 7 = Sunday
     weekend = dow >= 6
@@ -97,7 +97,7 @@ def request_features(inputs: pd.DataFrame, zones: ZoneState) -> pd.DataFrame:
 
 
 def trip_vector(trip: Mapping[str, object], zones: ZoneState) -> list[float]:
-    """One trip's inputs (``schemas.MODEL_INPUTS`` as Python values, ``pickup_at`` a datetime) →
+    """One trip's inputs (``contract.MODEL_INPUTS`` as Python values, ``pickup_at`` a datetime) →
     its feature vector: ``request_features`` for a single row, without pandas."""
     pickup: datetime = trip["pickup_at"]
     hour, dow = pickup.hour, pickup.isoweekday()  # 1 = Monday … 7 = Sunday
@@ -134,6 +134,6 @@ NAN = float("nan")
 
 
 def _floats(values, index: pd.Index) -> np.ndarray:
-    """Any column (bool, nullable int, absent) as float64 with NaN for missing, like ``_number``."""
+    """Any column (bool, nullable int, absent) as float64 with NaN for missing, like ``ml.features._number``."""
     series = pd.Series(values, index=index, dtype="object" if values is None else None)
     return series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -31,6 +31,16 @@ def single_error(done: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
+def ingest_then_preprocess(
+    tmp_path: Path, service: str, month: str, path: Path
+) -> subprocess.CompletedProcess:
+    """`ingest --file path` (which must land it) then `preprocess` of that month; the latter's result."""
+    given = ("--service", service, "--month", month)
+    landed = nyctaxi(tmp_path, "ingest", *given, "--file", str(path))
+    assert landed.returncode == 0, landed.stderr[-3000:]
+    return nyctaxi(tmp_path, "preprocess", *given)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -72,26 +82,14 @@ def test_non_parquet_bytes_are_refused(tmp_path):
 @pytest.mark.slow
 def test_missing_columns_and_mislabeled_month(tmp_path):
     five = shared_file("green_tripdata_2022-01_5cols.parquet")
-    assert (
-        nyctaxi(
-            tmp_path, "ingest", "--service", "green", "--month", "2022-01", "--file", str(five)
-        ).returncode
-        == 0
-    )
-    done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2022-01")
+    done = ingest_then_preprocess(tmp_path, "green", "2022-01", five)
     assert single_error(done).startswith(
         "error: green_tripdata_2022-01_5cols.parquet: required green columns missing: fare_amount, total_amount"
     )
     # January's trips published under February's name
     mislabeled = tmp_path / "green_tripdata_2025-02.parquet"
     shutil.copy(shared_file("green_tripdata_2025-01.parquet"), mislabeled)
-    assert (
-        nyctaxi(
-            tmp_path, "ingest", "--service", "green", "--month", "2025-02", "--file", str(mislabeled)
-        ).returncode
-        == 0
-    )
-    done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-02")
+    done = ingest_then_preprocess(tmp_path, "green", "2025-02", mislabeled)
     assert single_error(done).startswith(
         "error: green_tripdata_2025-02.parquet: 48,289 of 48,326 pickups fall outside 2025-02; "
         "the file does not hold that month's trips (nothing published changed; the file is kept aside in "
@@ -158,13 +156,7 @@ def test_engine_failures_are_one_line_naming_the_file_and_the_log(tmp_path, make
     source = tmp_path / "in" / "green_tripdata_2025-01.parquet"
     source.parent.mkdir()
     make(source)
-    assert (
-        nyctaxi(
-            tmp_path, "ingest", "--service", "green", "--month", "2025-01", "--file", str(source)
-        ).returncode
-        == 0
-    )
-    done = nyctaxi(tmp_path, "preprocess", "--service", "green", "--month", "2025-01")
+    done = ingest_then_preprocess(tmp_path, "green", "2025-01", source)
     line = single_error(done)
     assert line.startswith("error: green_tripdata_2025-01.parquet: ") and expected in line, line
     assert not any(noise in done.stderr for noise in ENGINE_NOISE), done.stderr[-3000:]
@@ -201,11 +193,10 @@ def test_two_current_bronze_files_are_repaired_as_the_error_says(tmp_path):
     source = tmp_path / "in" / "green_tripdata_2025-01.parquet"
     source.parent.mkdir()
     pq.write_table(_rows(), source)
-    month = ("--service", "green", "--month", "2025-01")
-    assert nyctaxi(tmp_path, "ingest", *month, "--file", str(source)).returncode == 0
-    assert nyctaxi(tmp_path, "preprocess", *month).returncode == 0
+    assert ingest_then_preprocess(tmp_path, "green", "2025-01", source).returncode == 0
+    month, jan = ("--service", "green", "--month", "2025-01"), Month.parse("2025-01")
     lake = Lake.from_settings(make_settings(tmp_path))
-    folder = Path(lake.bronze_dir("green", Month.parse("2025-01")))
+    folder = Path(lake.bronze_dir("green", jan))
     hand_copied = folder / "green_tripdata_2025-01_fixed.parquet"
     pq.write_table(_rows().slice(0, 4_000), hand_copied)
 
@@ -218,10 +209,8 @@ def test_two_current_bronze_files_are_repaired_as_the_error_says(tmp_path):
     done = nyctaxi(tmp_path, "preprocess", *month)
     assert done.returncode == 0, done.stderr[-3000:]
 
-    assert versions.current_names(lake, "green", Month.parse("2025-01")) == ["green_tripdata_2025-01.parquet"]
-    aside = [
-        v for v in versions.versions(lake, "green", Month.parse("2025-01")) if v.name == hand_copied.name
-    ]
+    assert versions.current_names(lake, "green", jan) == ["green_tripdata_2025-01.parquet"]
+    aside = [v for v in versions.versions(lake, "green", jan) if v.name == hand_copied.name]
     assert [v.manifest["status"] for v in aside] == ["superseded"], "the other file is kept in _versions/"
-    report = read_json(lake.report("preprocess", "green", Month.parse("2025-01")))
+    report = read_json(lake.report("preprocess", "green", jan))
     assert report["rows_in"] == 5_000 and report["inputs"][0]["file_name"] == "green_tripdata_2025-01.parquet"

@@ -25,7 +25,7 @@ from nyctaxi.contract import (
     TRIP_ID_SEEDS,
 )
 from nyctaxi.months import Month
-from nyctaxi.transform.normalise import non_finite
+from nyctaxi.transform.normalise import non_finite, present
 
 
 def with_trip_id(df: DataFrame) -> DataFrame:
@@ -99,9 +99,9 @@ def with_rule_flags(df: DataFrame, month: Month) -> DataFrame:
 def with_reject_reasons(df: DataFrame) -> DataFrame:
     """`reject_reasons`: codes of every rule that fired, in contract order (empty = clean). A
     malformed record has no values to judge: `malformed_record` is its only reason (rule 12)."""
-    fired = F.array(*[F.when(F.col(f"rule_{code}"), F.lit(code)) for code in REASON_CODES])
+    fired = [F.when(F.col(f"rule_{code}"), F.lit(code)) for code in REASON_CODES]
     reasons = F.when(F.col("rule_malformed_record"), F.array(F.lit("malformed_record"))).otherwise(
-        F.filter(fired, lambda code: code.isNotNull())
+        present(fired)
     )
     return df.withColumn("reject_reasons", reasons)
 

@@ -43,23 +43,16 @@ def prefixes(spark, path: str):
     normalised = normalise(raw, "yellow", Path(path).name, mapping, trip_file.stored)
     classified = normalised.transform(classify, MONTH).withColumn("month", F.lit(str(MONTH)))
     rejected = F.size("reject_reasons") > 0
-    trips = classified.where(~rejected).select(*SILVER_TRIPS.fieldNames())
-    quarantine = classified.where(rejected).select(*SILVER_QUARANTINE.fieldNames())
-    observed, _ = counted(
-        classified.where(~rejected).select(*SILVER_TRIPS.fieldNames(), "cast_failed"), "profile"
-    )
+    trips = classified.where(~rejected).select(*SILVER_TRIPS.fieldNames(), "cast_failed")
+    quarantine = classified.where(rejected).select(*SILVER_QUARANTINE.fieldNames(), "cast_failed")
     return {
         "read": raw,
         "+ normalise": normalised,
         "+ classify (all columns)": classified,
-        "trips selection": trips,
-        "trips selection, observed": observed,
-        "quarantine selection": quarantine,
-        "quarantine, observed per reason": counted(
-            classified.where(rejected).select(*SILVER_QUARANTINE.fieldNames(), "cast_failed"),
-            "profile-q",
-            REASON_CODES,
-        )[0],
+        "trips selection": trips.drop("cast_failed"),
+        "trips selection, observed": counted(trips, "profile-t")[0],
+        "quarantine selection": quarantine.drop("cast_failed"),
+        "quarantine, observed per reason": counted(quarantine, "profile-q", REASON_CODES)[0],
     }
 
 

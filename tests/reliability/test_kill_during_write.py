@@ -67,12 +67,14 @@ def test_kill_9_mid_write_five_times(spark, tmp_path, case):
         write_synthetic(SynthSpec("yellow", MONTH, ROWS, seed=seed), str(path))
         files.append(path)
 
-    # clean runs of both versions of the month: the rows each must give
-    clean = []
-    for path in files:
+    def publish(path: Path) -> tuple:
+        """A whole in-process run of ``path``: the month's trips fingerprint afterwards."""
         ingest_local_file(settings, str(path), "yellow", MONTH)
         preprocess.run(spark, settings, "yellow", MONTH)
-        clean.append(fingerprint(spark, settings, "trips", "yellow", MONTH)[1:])
+        return fingerprint(spark, settings, "trips", "yellow", MONTH)
+
+    # clean runs of both versions of the month: the rows each must give
+    clean = [publish(path)[1:] for path in files]
     assert clean[0] != clean[1]
 
     watch = Path(Lake.from_settings(settings).silver_table("trips")) / "service=yellow" / f"month={MONTH}"
@@ -95,9 +97,7 @@ def test_kill_9_mid_write_five_times(spark, tmp_path, case):
             # must have published the new file; put the month back and kill it earlier.
             assert attempt < RETRIES, f"trial {trial}: the job finished before every kill (last {at:.1f} s)"
             assert fingerprint(spark, settings, "trips", "yellow", MONTH)[1:] == clean[upcoming]
-            ingest_local_file(settings, str(files[1 - upcoming]), "yellow", MONTH)
-            preprocess.run(spark, settings, "yellow", MONTH)
-            before = fingerprint(spark, settings, "trips", "yellow", MONTH)
+            before = publish(files[1 - upcoming])
             assert before[1:] == clean[1 - upcoming]
             delay, early = 0.8 * at, early + 1
         kills.append(at)

@@ -199,7 +199,8 @@ def normalise(
         value = _cast(column, source, source_type, field.dataType, stored)
         columns.append(F.when(~malformed, value).alias(field.name))
         # Flags: anything but Y/N is null by rule. A column already of its silver type cannot
-        # fail, and tracking it anyway made the stage's code too big for the JIT (see spark.py).
+        # fail; tracking it would only add code to a stage that is near the JIT's size limit
+        # (see spark.py).
         if not isinstance(field.dataType, T.BooleanType) and source_type != field.dataType:
             failed.append(
                 F.when(~malformed & _present(column, source_type) & value.isNull(), F.lit(field.name))

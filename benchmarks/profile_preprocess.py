@@ -30,8 +30,7 @@ def prefixes(spark, path: str):
     """name → frame, each a longer prefix of what preprocess computes."""
     from pyspark.sql import functions as F
 
-    from nyctaxi.contract import REASON_CODES
-    from nyctaxi.jobs.preprocess import counted
+    from nyctaxi.jobs.preprocess import counted, tallies
     from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
     from nyctaxi.tables import read_trip_file
     from nyctaxi.transform.normalise import MALFORMED, map_columns, normalise
@@ -44,15 +43,16 @@ def prefixes(spark, path: str):
     classified = normalised.transform(classify, MONTH).withColumn("month", F.lit(str(MONTH)))
     rejected = F.size("reject_reasons") > 0
     trips = classified.where(~rejected).select(*SILVER_TRIPS.fieldNames(), "cast_failed")
-    quarantine = classified.where(rejected).select(*SILVER_QUARANTINE.fieldNames(), "cast_failed")
+    notable = classified.where(rejected | (F.size("cast_failed") > 0))
+    notable = notable.select(*SILVER_QUARANTINE.fieldNames(), "cast_failed")
     return {
         "read": raw,
         "+ normalise": normalised,
         "+ classify (all columns)": classified,
         "trips selection": trips.drop("cast_failed"),
-        "trips selection, observed": counted(trips, "profile-t")[0],
-        "quarantine selection": quarantine.drop("cast_failed"),
-        "quarantine, observed per reason": counted(quarantine, "profile-q", REASON_CODES)[0],
+        "trips selection, rows observed": counted(trips.drop("cast_failed"), "profile-t")[0],
+        "quarantine selection": notable.where(rejected).drop("cast_failed"),
+        "quarantine, tallies observed": counted(notable, "profile-q", *tallies())[0].where(rejected),
     }
 
 
@@ -64,6 +64,7 @@ def timed_steps(times: dict[str, list[float]]):
         "_finish_promotion",
         "reconcile",
         "month_fit",
+        "shuffled_once",
         "ensure_table",
         "write_partition",
         "publish",

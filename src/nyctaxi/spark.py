@@ -1,4 +1,5 @@
-"""The only place that builds a SparkSession (and, once object storage lands, sets ``fs.s3a.*``)."""
+"""The only place that builds a SparkSession (and sets ``fs.s3a.*`` for object storage), and the
+one engine-level helper the jobs share (:func:`shuffled_once`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import glob
 import os
 import sys
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.errors import NyctaxiError
@@ -155,3 +156,28 @@ def submit_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("PYSPARK_DRIVER_PYTHON", env["PYSPARK_PYTHON"])
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return env
+
+
+def shuffled_once(df: DataFrame) -> DataFrame:
+    """``df`` as a frame that later queries build on without repeating its shuffles.
+
+    Each action on a DataFrame plans and runs it again from the source, shuffles included. This
+    runs ``df``'s shuffle stages now (adaptive execution materialises them when the plan is
+    turned into an RDD) and returns a frame over that RDD: every query on it reads the same
+    shuffle files, and only the work after the last shuffle is repeated. Unlike a cache, nothing
+    more is written (the shuffle files exist anyway) and nothing is held in memory; a lost
+    executor's files are recomputed from lineage as for any shuffle.
+
+    preprocess writes its two tables from one classification this way: the costly half (read,
+    normalise, hash, shuffle by trip_id) runs once. Uses ``SparkSession.internalCreateDataFrame``
+    (public in the JVM, not in PySpark's API), which is how Spark's own ``localCheckpoint``
+    builds its result; on Spark Connect, where there is no JVM frame, ``df`` is returned as is.
+    """
+    java_frame = getattr(df, "_jdf", None)
+    if java_frame is None:
+        return df
+    session = df.sparkSession
+    rows = java_frame.queryExecution().toRdd()
+    return DataFrame(
+        session._jsparkSession.internalCreateDataFrame(rows, java_frame.schema(), False), session
+    )

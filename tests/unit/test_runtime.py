@@ -7,6 +7,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pyspark
+from pyspark.sql import Window
 
 from nyctaxi.config import PROJECT_ROOT, Settings
 from nyctaxi.spark import jar_paths
@@ -59,3 +60,33 @@ def test_an_analysis_error_surfaces_as_itself_and_is_logged_to_the_file(spark):
     with pytest.raises(AnalysisException, match="no_such_column"):
         spark.range(3).select("no_such_column").collect()
     assert "no_such_column" in Path(log_file()).read_text(), "the error went to the log file"
+
+
+def test_a_frame_shuffled_once_runs_its_shuffle_once_for_every_query_on_it(spark):
+    """preprocess writes quarantine and trips from one classification: the work before the
+    shuffle (counted by an accumulator in a Python UDF there) runs once for two queries, and both
+    see the same rows as the frame itself."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType
+
+    from nyctaxi.spark import shuffled_once
+
+    calls = spark.sparkContext.accumulator(0)
+
+    def seen(value):
+        calls.add(1)
+        return value
+
+    rows = 5_000
+    source = spark.range(rows).withColumn("key", F.udf(seen, LongType())(F.col("id") % 97))
+    ranked = source.repartition(8, "key").withColumn(
+        "rank", F.row_number().over(Window.partitionBy("key").orderBy("id"))
+    )
+    once = shuffled_once(ranked)
+    assert calls.value == rows, "the shuffle ran when the frame was made"
+    first = once.where("rank = 1").count()
+    rest = once.where("rank > 1").count()
+    assert (first, first + rest) == (97, rows)
+    assert calls.value == rows, "the queries read the shuffle's output instead of running it again"
+    ranked.where("rank = 1").count()
+    assert calls.value == 2 * rows, "the plain frame runs its shuffle again (what shuffled_once avoids)"

@@ -82,6 +82,7 @@ def s3_pipeline(s3_server, tmp_path_factory) -> S3PipelineRun:
 
     from tests.pipeline import settings_env
 
+    shared_file("green_tripdata_2025-01.parquet")  # the run ingests it from the shared mirror
     workdir = tmp_path_factory.mktemp("s3-run")
     run = uuid.uuid4().hex[:8]
     settings = make_settings(

@@ -163,6 +163,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def zones(tmp_path_factory) -> Path:
     """A lake whose bronze already holds the zone lookup (copied for each case)."""
+    shared_file("taxi_zone_lookup.csv")  # ingested from the shared mirror
     settings = make_settings(tmp_path_factory.mktemp("zones"))
     ingest_zone_lookup(settings)
     return Path(settings.lake_bronze)

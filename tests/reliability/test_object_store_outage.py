@@ -30,6 +30,8 @@ def store(tmp_path):
 
 
 def environment(tmp_path: Path, server: S3Server, retry_s: int) -> dict[str, str]:
+    for month in MONTHS:  # the runs ingest them from the shared mirror
+        shared_file(f"green_tripdata_{month}.parquet")
     settings = make_settings(
         tmp_path, lake_bronze="s3://bronze", lake_silver="s3://silver", lake_gold="s3://gold"
     )

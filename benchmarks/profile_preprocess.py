@@ -31,8 +31,8 @@ def prefixes(spark, path: str):
     from pyspark.sql import functions as F
 
     from nyctaxi.jobs.preprocess import counted, tallies
+    from nyctaxi.readers import read_trip_file
     from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
-    from nyctaxi.tables import read_trip_file
     from nyctaxi.transform.normalise import MALFORMED, map_columns, normalise
     from nyctaxi.transform.rules import classify
 

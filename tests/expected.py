@@ -4,8 +4,11 @@ compare the pipeline with these, never with numbers copied from its output."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nyctaxi.months import service_month_of_file
@@ -15,6 +18,19 @@ from tests.conftest import shared_file
 def file_rows(name: str) -> int:
     """Rows of a real Parquet file, from its footer."""
     return pq.ParquetFile(shared_file(name)).metadata.num_rows
+
+
+def pickups_outside(name: str, month: str) -> int:
+    """Pickups of a real Parquet file outside ``month`` (YYYY-MM), read with pyarrow."""
+    table = pq.read_table(shared_file(name))
+    pickup = next(c for c in table.column_names if c.endswith("pickup_datetime"))
+    start = dt.datetime.strptime(month, "%Y-%m")
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    values = table[pickup]
+    outside = pc.or_(
+        pc.less(values, pa.scalar(start, values.type)), pc.greater_equal(values, pa.scalar(end, values.type))
+    )
+    return pc.sum(outside.cast("int64")).as_py() or 0
 
 
 @functools.cache

@@ -376,10 +376,11 @@ app.add_typer(storage_app, name="storage")
 @_handled
 def storage_init() -> None:
     """Create the buckets of the layer roots (and MLflow's artifacts) on object storage (idempotent)."""
-    from nyctaxi.lake import Lake, create_buckets
+    from nyctaxi.lake import Lake
+    from nyctaxi.storage import create_buckets
 
     settings = Settings()
-    buckets = create_buckets(Lake.from_settings(settings), extra=(settings.mlflow_artifacts,))
+    buckets = create_buckets([*Lake.from_settings(settings).roots.values(), settings.mlflow_artifacts])
     typer.echo("buckets ready: " + ", ".join(buckets) if buckets else "no layer root is on object storage")
 
 

@@ -25,8 +25,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
 from nyctaxi.errors import MissingInput
-from nyctaxi.lake import Lake, exists, read_json, spark_uri, utc_now, write_json_atomic
+from nyctaxi.lake import Lake, exists, read_json, utc_now, write_json_atomic
 from nyctaxi.months import Month
+from nyctaxi.storage import spark_uri
 from nyctaxi.tables import COMMIT_CONFLICTS, commit_metadata, commits_since, read_partition, write_partition
 
 LAYER_TABLES = {"silver": ("trips", "quarantine"), "gold": ("trip_features", "zone_hourly")}

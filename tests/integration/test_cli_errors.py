@@ -11,6 +11,7 @@ import pytest
 
 from nyctaxi.months import Month
 from tests.conftest import SHARED_TLC, make_settings, shared_file
+from tests.expected import file_rows, pickups_outside
 from tests.pipeline import settings_env
 
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
@@ -90,8 +91,10 @@ def test_missing_columns_and_mislabeled_month(tmp_path):
     mislabeled = tmp_path / "green_tripdata_2025-02.parquet"
     shutil.copy(shared_file("green_tripdata_2025-01.parquet"), mislabeled)
     done = ingest_then_preprocess(tmp_path, "green", "2025-02", mislabeled)
+    january = "green_tripdata_2025-01.parquet"
+    outside, rows = pickups_outside(january, "2025-02"), file_rows(january)
     assert single_error(done).startswith(
-        "error: green_tripdata_2025-02.parquet: 48,289 of 48,326 pickups fall outside 2025-02; "
+        f"error: green_tripdata_2025-02.parquet: {outside:,} of {rows:,} pickups fall outside 2025-02; "
         "the file does not hold that month's trips (nothing published changed; the file is kept aside in "
     )
 

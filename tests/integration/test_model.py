@@ -142,30 +142,6 @@ def test_training_refuses_an_evaluation_month_before_training(spark, real_gold):
         train.run(spark, real_gold, train.TrainSpec("green", [FEB], JAN))
 
 
-@pytest.mark.slow
-def test_training_job_runs_on_a_standalone_cluster(trained, standalone, tmp_path):
-    """The same spark_jobs/ file, unchanged, on a real standalone master (1 worker, 1 core)."""
-    settings, first, _ = trained
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {
-        **settings_env(settings),
-        "NYCTAXI_SPARK_MASTER": standalone.spark_master,
-        "MLFLOW_TRACKING_URI": store,
-    }
-    argv = ["--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"]
-    command = submit_command(
-        settings.model_copy(update={"spark_master": standalone.spark_master}), str(JOB_FILES["train"]), argv
-    )
-    done = subprocess.run(command, env=submit_env(env), capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    client = registry.connect(settings.model_copy(update={"mlflow_tracking_uri": store}))
-    champion = client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION)
-    run = client.get_run(champion.run_id).data
-    assert run.params["spark_master"] == standalone.spark_master
-    assert run.metrics["model_rmse"] < LINEAR_MARGIN * run.metrics["linear_baseline_rmse"]
-    assert run.metrics["model_rmse"] < run.metrics["median_baseline_rmse"]
-
-
 def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
     """Training/serving parity: the features of what a caller sends, computed with pandas (batches)
     and in plain Python (small requests), equal the Spark features computed from gold, for every
@@ -175,7 +151,7 @@ def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
     from nyctaxi.contract import MODEL_FEATURES
     from nyctaxi.ml.features import model_vectors, request_inputs, zone_state
     from nyctaxi.ml.vectors import request_features, trip_vector
-    from nyctaxi.tables import read_zone_lookup
+    from nyctaxi.readers import read_zone_lookup
 
     lake_gold = f"{real_gold.lake_gold}/trip_features"
     gold = read_partition(spark, lake_gold, "green", FEB, table_version(spark, lake_gold)).orderBy("trip_id")

@@ -52,7 +52,7 @@ def test_csv_header_is_read_from_an_object_store(s3_server, tmp_path):
     are buffered files that take no ``readline`` limit (a CSV month on S3 failed with a TypeError)."""
     import s3fs
 
-    from nyctaxi.tables import csv_header
+    from nyctaxi.readers import csv_header
 
     s3fs.S3FileSystem(endpoint_url=s3_server.endpoint).call_s3("create_bucket", Bucket="csv-header")
     lake = Lake.from_settings(

@@ -4,6 +4,7 @@ February's real trips as March, half of them dropped and VendorID null for every
 from __future__ import annotations
 
 import shutil
+import statistics
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +17,7 @@ from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from tests.conftest import make_settings
 from tests.expected import silver_rows
+from tests.integration.contract_reference import contract_counts
 from tests.pipeline import february_as_march, settings_env
 
 FEB, MAR = Month.parse("2025-02"), Month.parse("2025-03")
@@ -63,8 +65,13 @@ def test_crafted_bad_month_fails_naming_each_problem(spark, bad_month):
         validate.run(spark, bad_month, "green", MAR)
     message = str(failure.value)
     assert message.startswith("validation of green 2025-03 failed: 2 expectation(s)")
+    # the crafted March's silver rows, and the usual volume, by the DuckDB reading of the contract
+    march_file = Path(bad_month.lake_bronze) / "green" / "2025" / "green_tripdata_2025-03.parquet"
+    march = contract_counts(march_file, str(MAR))["silver"]
+    usual = statistics.median(silver_rows(f"green_tripdata_{m}.parquet") for m in ("2025-01", "2025-02"))
     assert (
-        "21,474 trips is 49% of the usual 43,868 (median of 2025-01, 2025-02); expected 60%–167%" in message
+        f"{march:,} trips is {march / usual:.0%} of the usual {usual:,.0f} (median of 2025-01, 2025-02); "
+        "expected 60%–167%" in message
     )
     assert "silver column vendor_id is 100% null, was 0% in the previous months" in message
 

@@ -141,7 +141,7 @@ CASES = [
         "required column PULocationID all null",
         all_null_required,
         "refused (budget): nothing published; every row kept in silver _rejected/ with its reasons",
-        "100.0% of 20,000 rows quarantined",
+        f"100.0% of {ROWS:,} rows quarantined",
     ),
     BadFile(
         "extreme values: 1e308 fare/distance, -1e308 tip, pickup 1900, dropoff 2100",

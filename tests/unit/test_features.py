@@ -75,7 +75,7 @@ def test_trip_features(spark):
 
 
 def test_zone_lookup_reads_literal_na(spark, zone_lookup):
-    from nyctaxi.tables import read_zone_lookup
+    from nyctaxi.readers import read_zone_lookup
 
     zones = {r["LocationID"]: r for r in read_zone_lookup(spark, zone_lookup).collect()}
     assert len(zones) == 265

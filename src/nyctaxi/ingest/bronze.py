@@ -25,10 +25,10 @@ from nyctaxi.lake import (
     manifest_uri,
     publish_file,
     read_json,
-    with_storage_retry,
     write_json_atomic,
 )
 from nyctaxi.months import Month, service_month_of_file
+from nyctaxi.storage import with_storage_retry
 
 log = logging.getLogger(__name__)
 

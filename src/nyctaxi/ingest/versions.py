@@ -27,13 +27,13 @@ from nyctaxi.lake import (
     exists,
     join,
     manifest_uri,
-    python_uri,
     read_json,
     remove,
     utc_now,
     write_json_atomic,
 )
 from nyctaxi.months import Month
+from nyctaxi.storage import python_uri
 
 VERSIONS_DIR = "_versions"
 PENDING, ACCEPTED, REFUSED, SUPERSEDED = "pending", "accepted", "refused", "superseded"

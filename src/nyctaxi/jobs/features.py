@@ -9,17 +9,18 @@ from nyctaxi.config import Settings
 from nyctaxi.contract import TRIP_STATS_COLUMNS, ZONE_HOURLY_STATS_COLUMNS
 from nyctaxi.errors import MissingInput
 from nyctaxi.holidays_calendar import federal_holidays
-from nyctaxi.lake import Lake, exists, manifest_uri, read_json, spark_uri
+from nyctaxi.lake import Lake, exists, manifest_uri, read_json
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, published_partition, reconcile
 from nyctaxi.quality.report import RunReport, reporting
+from nyctaxi.readers import read_zone_lookup
 from nyctaxi.schemas import GOLD_TRIP_FEATURES, GOLD_ZONE_HOURLY
+from nyctaxi.storage import spark_uri
 from nyctaxi.tables import (
     check_schema,
     commit_metadata,
     ensure_table,
     read_partition,
-    read_zone_lookup,
     write_partition,
 )
 from nyctaxi.transform.features import build_trip_features, build_zone_hourly

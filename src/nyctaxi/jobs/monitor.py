@@ -62,7 +62,6 @@ def _monitor(
 ) -> None:
     from nyctaxi.jobs.score import resolve_version
     from nyctaxi.ml.pyfunc import load_model
-    from nyctaxi.monitoring.alerts import notifier_for
     from nyctaxi.monitoring.drift import Limits, drift_report, judge
 
     uri = lake.gold_table("trip_features")
@@ -80,18 +79,12 @@ def _monitor(
         },
         {"model": registry.MODEL_NAME, "version": model_version},
     ]
+    frames, errors = _compared(
+        spark, settings, lake, report.service, {"reference": reference, "current": current}, model
+    )
     # The error to compare with is the model's own out-of-sample RMSE, logged when it was trained
     # (its error on the reference = training month is in-sample, hence optimistic).
-    errors = {"reference_rmse": _logged_rmse(settings, model_version)}
-    frames = {}
-    for name, month in (("reference", reference), ("current", current)):
-        scored, rows = _scored(spark, settings, lake, report.service, month, model)
-        scored = scored.cache()
-        frames[name] = scored.toPandas()
-        errors[f"{name}_rows"] = rows
-        if name == "current":
-            errors["current_rmse"] = _error(scored)
-        scored.unpersist()
+    errors["reference_rmse"] = _logged_rmse(settings, model_version)
     limits = Limits(settings.drift_column_threshold, settings.drift_share_max, settings.drift_error_ratio_max)
     snapshot, columns = drift_report(frames["reference"], frames["current"], limits)
     summary, reasons = judge(columns, errors, limits)
@@ -109,12 +102,36 @@ def _monitor(
         publish_file(html, html_uri)
     report.outputs.append({"report": "html", "uri": html_uri})
     if reasons:
-        message = f"drift alert for {report.service} {current} vs {reference}: " + "; ".join(reasons)
-        notifier_for(settings.alert_webhook_url).send(
-            {"message": message, "service": report.service, "month": str(current), "reference": str(reference),
-             "model_version": model_version, "reasons": reasons, "report": html_uri}
-        )  # fmt: skip
-        raise DriftAlert(message)
+        _alert(settings, report, reasons, html_uri)
+
+
+def _compared(spark, settings: Settings, lake: Lake, service: str, months: dict[str, Month], model):
+    """Each named month's scored sample as pandas, and its row count (plus the current month's RMSE)."""
+    frames, errors = {}, {}
+    for name, month in months.items():
+        scored, rows = _scored(spark, settings, lake, service, month, model)
+        scored = scored.cache()
+        frames[name] = scored.toPandas()
+        errors[f"{name}_rows"] = rows
+        if name == "current":
+            errors["current_rmse"] = _error(scored)
+        scored.unpersist()
+    return frames, errors
+
+
+def _alert(settings: Settings, report: RunReport, reasons: list[str], html_uri: str) -> None:
+    """Tell the notifier, then fail the run (a drifted month needs a look before it is trusted)."""
+    from nyctaxi.monitoring.alerts import notifier_for
+
+    summary = report.summary
+    message = f"drift alert for {report.service} {report.month} vs {summary['reference']}: " + "; ".join(
+        reasons
+    )
+    notifier_for(settings.alert_webhook_url).send(
+        {"message": message, "service": report.service, "month": report.month, "reference": summary["reference"],
+         "model_version": summary["model_version"], "reasons": reasons, "report": html_uri}
+    )  # fmt: skip
+    raise DriftAlert(message)
 
 
 def _logged_rmse(settings: Settings, model_version: str) -> float | None:

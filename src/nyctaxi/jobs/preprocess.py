@@ -15,19 +15,20 @@ from nyctaxi.config import Settings
 from nyctaxi.contract import REASON_CODES, SOURCE_VALUE_COLUMNS, TRIP_STATS_COLUMNS
 from nyctaxi.errors import BadSourceFile, ContractViolation, NyctaxiError, RejectionBudgetExceeded
 from nyctaxi.ingest import versions
-from nyctaxi.lake import Lake, copy_atomic, join, remove, spark_uri
+from nyctaxi.lake import Lake, copy_atomic, join, remove
 from nyctaxi.logs import record_trace
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, read_record, reconcile
 from nyctaxi.quality.report import RunReport, reporting
+from nyctaxi.readers import read_trip_file
 from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
 from nyctaxi.spark import shuffled_once
+from nyctaxi.storage import spark_uri
 from nyctaxi.tables import (
     check_schema,
     commit_metadata,
     ensure_table,
     read_partition,
-    read_trip_file,
     write_partition,
 )
 from nyctaxi.transform.normalise import MALFORMED, check_source_types, map_columns, normalise

@@ -24,7 +24,7 @@ from nyctaxi.ml.vectors import ZoneState
 from nyctaxi.months import Month
 from nyctaxi.publication import published_partition, published_version, read_record
 from nyctaxi.quality.report import RunReport, reporting
-from nyctaxi.tables import read_zone_lookup
+from nyctaxi.readers import read_zone_lookup
 
 PLOT_POINTS = 5_000  # evaluation trips drawn in the predicted-vs-actual plot
 

@@ -9,8 +9,9 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import (
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nyctaxi.config import Settings
 from nyctaxi.serving.models import Batch, ModelInfo, Prediction, PredictRequest, PredictResponse
-from nyctaxi.serving.predictor import SMALL_REQUEST, ModelNotLoaded, Predictor
+from nyctaxi.serving.predictor import SMALL_REQUEST, Loaded, ModelNotLoaded, Predictor
 
 access_log = logging.getLogger("nyctaxi.serving.access")
 
@@ -93,17 +94,15 @@ class Observe:
 
 
 def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAPI:
+    """The serving app: ``predictor`` (default: the registry's ``serving_alias``) loaded at start
+    and reloaded every ``serving_reload_s``; routes below, metrics and access logs per request."""
     predictor = predictor or Predictor(settings)
-    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(predictor.reload)
-        poller = (
-            asyncio.create_task(_poll(predictor, settings.serving_reload_s))
-            if settings.serving_reload_s
-            else None
-        )
+        every = settings.serving_reload_s
+        poller = asyncio.create_task(_poll(predictor, every)) if every else None
         yield
         if poller:
             poller.cancel()
@@ -114,72 +113,88 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAP
         description="Predicted NYC taxi trip durations from the MLflow registry's champion model.",
         lifespan=lifespan,
     )
-
-    app.add_middleware(Observe, metrics=metrics)
-
-    @app.exception_handler(ModelNotLoaded)
-    async def not_loaded(request: Request, error: ModelNotLoaded) -> JSONResponse:
-        return JSONResponse({"detail": f"model not loaded: {error}"}, status_code=503)
-
-    @app.get("/health")
-    def health() -> dict:
-        """The process is up (says nothing about the model)."""
-        return {"status": "ok"}
-
-    @app.get("/ready", responses={503: {"description": "no model loaded"}})
-    def ready() -> JSONResponse:
-        """A model is loaded and predictions can be served."""
-        loaded = predictor.loaded
-        if loaded is None:
-            reason = predictor.last_error or "model not loaded yet"
-            return JSONResponse(
-                {"status": "not ready", "detail": f"model not loaded: {reason}"}, status_code=503
-            )
-        return JSONResponse({"status": "ready", "model_version": loaded.info.version})
-
-    @app.get("/v1/model", response_model=ModelInfo, responses={503: {"description": "no model loaded"}})
-    def model_info() -> ModelInfo:
-        loaded = predictor.loaded
-        if loaded is None:
-            raise ModelNotLoaded(predictor.last_error or "model not loaded yet")
-        return loaded.info
-
-    @app.post("/v1/model/reload", responses={503: {"description": "no model loaded"}})
-    def reload() -> dict:
-        """Load the alias's current version now (the server also polls every NYCTAXI_SERVING_RELOAD_S)."""
-        changed = predictor.reload()
-        if predictor.loaded is None:
-            raise ModelNotLoaded(predictor.last_error or "model not loaded yet")
-        metrics.model_version.set(float(predictor.loaded.info.version))
-        return {
-            "changed": changed,
-            "model_version": predictor.loaded.info.version,
-            "error": predictor.last_error,
-        }
-
-    @app.post(
-        "/v1/predict", response_model=PredictResponse, responses={503: {"description": "no model loaded"}}
-    )
-    async def predict(body: PredictRequest) -> PredictResponse:
-        """One trip, or ``{"trips": [...]}`` with up to 1,000: minutes per trip and the model version."""
-        trips = body.trips if isinstance(body, Batch) else [body]
-        if len(trips) <= SMALL_REQUEST:  # well under a millisecond: no thread hop
-            info, minutes = predictor.predict(trips)
-        else:  # a large batch must not hold up the event loop
-            info, minutes = await run_in_threadpool(predictor.predict, trips)
-        metrics.predictions.inc(len(trips))
-        metrics.model_version.set(float(info.version))
-        return PredictResponse(
-            model_name=info.name,
-            model_version=info.version,
-            predictions=[Prediction(duration_min=float(m)) for m in minutes],
-        )
-
-    @app.get("/metrics", include_in_schema=False)
-    def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
+    app.state.predictor, app.state.metrics = predictor, Metrics()
+    app.add_middleware(Observe, metrics=app.state.metrics)
+    app.add_exception_handler(ModelNotLoaded, _not_loaded)
+    app.include_router(routes)
     return app
+
+
+async def _not_loaded(request: Request, error: ModelNotLoaded) -> JSONResponse:
+    return JSONResponse({"detail": f"model not loaded: {error}"}, status_code=503)
+
+
+# Async dependencies: a sync one would hop to the thread pool on every request.
+async def _predictor(request: Request) -> Predictor:
+    return request.app.state.predictor
+
+
+async def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+PredictorDep = Annotated[Predictor, Depends(_predictor)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+NOT_LOADED = {503: {"description": "no model loaded"}}
+routes = APIRouter()
+
+
+def _loaded(predictor: Predictor) -> Loaded:
+    if predictor.loaded is None:
+        raise ModelNotLoaded(predictor.last_error or "model not loaded yet")
+    return predictor.loaded
+
+
+@routes.get("/health")
+def health() -> dict:
+    """The process is up (says nothing about the model)."""
+    return {"status": "ok"}
+
+
+@routes.get("/ready", responses=NOT_LOADED)
+def ready(predictor: PredictorDep) -> JSONResponse:
+    """A model is loaded and predictions can be served."""
+    loaded = predictor.loaded
+    if loaded is None:
+        reason = predictor.last_error or "model not loaded yet"
+        return JSONResponse({"status": "not ready", "detail": f"model not loaded: {reason}"}, status_code=503)
+    return JSONResponse({"status": "ready", "model_version": loaded.info.version})
+
+
+@routes.get("/v1/model", response_model=ModelInfo, responses=NOT_LOADED)
+def model_info(predictor: PredictorDep) -> ModelInfo:
+    return _loaded(predictor).info
+
+
+@routes.post("/v1/model/reload", responses=NOT_LOADED)
+def reload(predictor: PredictorDep, metrics: MetricsDep) -> dict:
+    """Load the alias's current version now (the server also polls every NYCTAXI_SERVING_RELOAD_S)."""
+    changed = predictor.reload()
+    version = _loaded(predictor).info.version
+    metrics.model_version.set(float(version))
+    return {"changed": changed, "model_version": version, "error": predictor.last_error}
+
+
+@routes.post("/v1/predict", response_model=PredictResponse, responses=NOT_LOADED)
+async def predict(body: PredictRequest, predictor: PredictorDep, metrics: MetricsDep) -> PredictResponse:
+    """One trip, or ``{"trips": [...]}`` with up to 1,000: minutes per trip and the model version."""
+    trips = body.trips if isinstance(body, Batch) else [body]
+    if len(trips) <= SMALL_REQUEST:  # well under a millisecond: no thread hop
+        info, minutes = predictor.predict(trips)
+    else:  # a large batch must not hold up the event loop
+        info, minutes = await run_in_threadpool(predictor.predict, trips)
+    metrics.predictions.inc(len(trips))
+    metrics.model_version.set(float(info.version))
+    return PredictResponse(
+        model_name=info.name,
+        model_version=info.version,
+        predictions=[Prediction(duration_min=float(m)) for m in minutes],
+    )
+
+
+@routes.get("/metrics", include_in_schema=False)
+def prometheus(metrics: MetricsDep) -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def app_from_environment() -> FastAPI:

@@ -139,9 +139,13 @@ NOT_LOADED = {503: {"description": "no model loaded"}}
 routes = APIRouter()
 
 
+def _why_not_loaded(predictor: Predictor) -> str:
+    return predictor.last_error or "model not loaded yet"
+
+
 def _loaded(predictor: Predictor) -> Loaded:
     if predictor.loaded is None:
-        raise ModelNotLoaded(predictor.last_error or "model not loaded yet")
+        raise ModelNotLoaded(_why_not_loaded(predictor))
     return predictor.loaded
 
 
@@ -156,8 +160,8 @@ def ready(predictor: PredictorDep) -> JSONResponse:
     """A model is loaded and predictions can be served."""
     loaded = predictor.loaded
     if loaded is None:
-        reason = predictor.last_error or "model not loaded yet"
-        return JSONResponse({"status": "not ready", "detail": f"model not loaded: {reason}"}, status_code=503)
+        detail = f"model not loaded: {_why_not_loaded(predictor)}"
+        return JSONResponse({"status": "not ready", "detail": detail}, status_code=503)
     return JSONResponse({"status": "ready", "model_version": loaded.info.version})
 
 

@@ -88,7 +88,7 @@ bench: setup bench-tools
 bench-report: venv
 	$(BIN)/python benchmarks/report.py
 
-LINTED := src tests spark_jobs airflow benchmarks
+LINTED := src tests airflow benchmarks
 lint: venv
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)

@@ -188,9 +188,7 @@ def champion_lake(spark, real_gold, tmp_path_factory):
     shutil.copytree(real_gold.lake_bronze, settings.lake_bronze)
     shutil.copytree(real_gold.lake_silver, settings.lake_silver)
     train.run(
-        spark,
-        settings,
-        train.TrainSpec("green", [Month.parse("2025-01")], Month.parse("2025-02"), sample_fraction=0.25),
+        spark, settings, "green", [Month.parse("2025-01")], Month.parse("2025-02"), sample_fraction=0.25
     )
     score.run(spark, settings, "green", Month.parse("2025-02"))
     return settings

@@ -5,13 +5,12 @@ from __future__ import annotations
 from chispa import assert_approx_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
+from nyctaxi.catalog import TABLES
 from nyctaxi.config import Settings
 from nyctaxi.lake import Lake
 from nyctaxi.months import Month
-from nyctaxi.publication import LAYER_TABLES, published_partition
+from nyctaxi.publication import published_partition
 from nyctaxi.tables import read_partition, table_version
-
-PUBLISHED_TABLES = {t for tables in LAYER_TABLES.values() for t in tables}
 
 
 def latest_partition(
@@ -26,7 +25,7 @@ def latest_partition(
     publication record names, i.e. what stages read; predictions: the latest)."""
     lake = Lake.from_settings(settings)
     uri = lake.table(table)
-    if version is None and table in PUBLISHED_TABLES:
+    if version is None and TABLES[table].published_by:
         return published_partition(spark, lake, table, service, month)[0]
     return read_partition(
         spark, uri, service, month, table_version(spark, uri) if version is None else version

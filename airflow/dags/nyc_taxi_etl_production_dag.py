@@ -2,13 +2,16 @@
 monitor for one TLC service.
 
 Orchestration only: the ingest task runs nyctaxi in the project's own Python (no Spark), the
-Spark jobs are spark-submitted to the master of the `spark_default` connection. Everything
-else comes from the environment of the Airflow worker (nothing is computed or read at parse time):
+Spark jobs are spark-submitted to the master of the `spark_default` connection, each exactly as
+`nyctaxi submit <job>` would submit it: at task time the project's Python prints the submission
+(`nyctaxi submit <job> … --plan`: the application inside the installed package, the Spark conf with
+the jars and JVM options, driver memory, the driver's environment). Everything else comes from
+the environment of the Airflow worker (nothing is computed or read at parse time):
 
-- ``NYCTAXI_HOME``      project checkout holding spark_jobs/ and jars/lib/ (default: this repo)
+- ``NYCTAXI_HOME``      project checkout (default: this repo), only to find the defaults below
 - ``NYCTAXI_PYTHON``    Python with nyctaxi installed (default: <home>/.venv/bin/python)
 - ``NYCTAXI_SPARK_SUBMIT``  spark-submit binary (default: pyspark's, inside that venv)
-- ``NYCTAXI_LAKE_*``, ``NYCTAXI_S3_ENDPOINT``, ``AWS_*``  read by the jobs themselves
+- ``NYCTAXI_JARS_DIR``, ``NYCTAXI_LAKE_*``, ``NYCTAXI_S3_ENDPOINT``, ``AWS_*``  read by nyctaxi itself
 - ``AIRFLOW_CONN_SPARK_DEFAULT``  e.g. {"conn_type": "spark", "host": "spark://spark-master", "port": 7077}
 
 Model tasks: train on the previous month and evaluate on the run's month (the registry gate
@@ -40,7 +43,6 @@ PYTHON = os.environ.get("NYCTAXI_PYTHON", str(HOME / ".venv" / "bin" / "python")
 SPARK_SUBMIT = os.environ.get(
     "NYCTAXI_SPARK_SUBMIT", str(HOME / ".venv/lib/python3.11/site-packages/pyspark/bin/spark-submit")
 )
-JARS = os.environ.get("NYCTAXI_JARS_DIR", str(HOME / "jars" / "lib"))
 RETRIES = int(os.environ.get("NYCTAXI_TASK_RETRIES", "2"))
 
 # The month a run owns is its data interval, never "now": a run for 2025-01-01 processes 2025-01.
@@ -48,27 +50,41 @@ MONTH = "{{ data_interval_start.strftime('%Y-%m') }}"
 PREVIOUS_MONTH = "{{ data_interval_start.subtract(months=1).strftime('%Y-%m') }}"
 SERVICE = "{{ params.service }}"
 JOB_ARGS = ["--service", SERVICE, "--month", MONTH]
-SPARK_CONF = {
-    # The jars live at the same path on every node (local cluster, our Spark image): class path,
-    # not spark.jars, so ~700 MB are not copied to every executor at every start.
-    "spark.driver.extraClassPath": f"{JARS}/*",
-    "spark.executor.extraClassPath": f"{JARS}/*",
-}
-SPARK_ENV = {"PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON}
 
 
-def spark_job(task_id: str, job_file: str, args: list[str] = JOB_ARGS) -> SparkSubmitOperator:
-    """One of the registry's jobs (nyctaxi.jobs.JOB_FILES), spark-submitted for the run's month."""
-    return SparkSubmitOperator(
-        task_id=task_id,
-        conn_id="spark_default",
-        application=str(HOME / "spark_jobs" / job_file),
-        application_args=args,
-        name=f"nyctaxi-{task_id}-{SERVICE}-{MONTH}",
-        conf=SPARK_CONF,
-        env_vars=SPARK_ENV,
-        spark_binary=SPARK_SUBMIT,
-    )
+class NyctaxiJob(SparkSubmitOperator):
+    """A job of nyctaxi's registry (`nyctaxi.jobs.JOBS`), submitted as `nyctaxi submit` submits it."""
+
+    def __init__(self, *, job: str, job_args: list[str], **kwargs) -> None:
+        super().__init__(
+            task_id=job,
+            conn_id="spark_default",
+            application_args=job_args,
+            name=f"nyctaxi-{job}-{SERVICE}-{MONTH}",
+            spark_binary=SPARK_SUBMIT,
+            **kwargs,
+        )
+        self.job = job
+
+    def plan(self) -> dict:
+        """The submission of this job with its rendered arguments, from the project's Python."""
+        import json
+        import subprocess
+
+        command = [PYTHON, "-m", "nyctaxi", "submit", self.job, *self.application_args, "--plan"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"`{' '.join(command)}` failed: {done.stderr.strip()[-2000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def apply_plan(self) -> None:
+        plan = self.plan()
+        self.application, self.application_args = plan["application"], plan["args"]
+        self.conf, self.env_vars, self._driver_memory = plan["conf"], plan["env"], plan["driver_memory"]
+
+    def execute(self, context) -> None:
+        self.apply_plan()
+        return super().execute(context)
 
 
 with DAG(
@@ -120,21 +136,27 @@ with DAG(
             print(f"no gold {service} {month} to train on: model tasks skipped")
             sys.exit(99)
 
-    preprocess = spark_job("preprocess", "data_preprocessing_job.py")
-    features = spark_job("features", "feature_engineering_job.py")
+    preprocess = NyctaxiJob(job="preprocess", job_args=JOB_ARGS)
+    features = NyctaxiJob(job="features", job_args=JOB_ARGS)
     # The data expectations gate what comes after (training, scoring): a failed one fails the run.
-    validate = spark_job("validate", "data_validation_job.py")
-    train = spark_job(
-        "train",
-        "model_training_job.py",
-        ["--service", SERVICE, "--train-months", PREVIOUS_MONTH, "--eval-month", MONTH, "--skip-missing"],
+    validate = NyctaxiJob(job="validate", job_args=JOB_ARGS)
+    train = NyctaxiJob(
+        job="train",
+        job_args=[
+            "--service",
+            SERVICE,
+            "--train-months",
+            PREVIOUS_MONTH,
+            "--eval-month",
+            MONTH,
+            "--skip-missing",
+        ],
     )
-    score = spark_job("score", "batch_scoring_job.py", [*JOB_ARGS, "--skip-missing"])
+    score = NyctaxiJob(job="score", job_args=[*JOB_ARGS, "--skip-missing"])
     # A drift alert fails this task (and the run): the month needs a look before it is trusted.
-    monitor = spark_job(
-        "monitor",
-        "drift_monitoring_job.py",
-        ["--service", SERVICE, "--reference", "champion", "--current", MONTH, "--skip-missing"],
+    monitor = NyctaxiJob(
+        job="monitor",
+        job_args=["--service", SERVICE, "--reference", "champion", "--current", MONTH, "--skip-missing"],
     )
 
     ingest(SERVICE, MONTH) >> preprocess >> features >> validate

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import shlex
 import subprocess
 import sys
 import traceback
@@ -14,6 +16,7 @@ import typer
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
+from nyctaxi.jobs import JOBS, Job
 from nyctaxi.months import Month, parse_month_range, parse_service
 
 app = typer.Typer(
@@ -41,7 +44,7 @@ def command(fn: Callable) -> Callable:
     return app.command()(_handled(fn))
 
 
-def _handled(fn: Callable) -> Callable:
+def _handled(fn: Callable, name: str | None = None) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from nyctaxi.failures import error_line
@@ -51,7 +54,7 @@ def _handled(fn: Callable) -> Callable:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:  # ours, a bug or an environment problem: one line either way
-            _fail(error_line(fn.__name__, error))
+            _fail(error_line(name or fn.__name__, error))
 
     return wrapper
 
@@ -96,18 +99,16 @@ def ingest(
     typer.echo(f"zone lookup: {zones.action} {zones.uri}")
 
 
-def _run_stages(stages: list[str], service: str, month: str | None, months: str | None) -> list:
+def _run_stages(stages: list[str], service: str, wanted: list[Month]) -> list:
     """Run ``stages`` month by month in one SparkSession; print a line per stage and month."""
-    from nyctaxi.jobs import run_job
     from nyctaxi.spark import build_session
 
-    service, wanted = parse_service(service), _months(month, months)
     settings = Settings()
     spark = build_session(settings, f"nyctaxi-{'-'.join(stages)}")
     reports = []
     for m in wanted:
         for stage in stages:
-            report = run_job(stage, spark, settings, service, m)
+            report = JOBS[stage].start(spark, settings, service, {"month": m})
             typer.echo(
                 f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}"
             )
@@ -115,16 +116,80 @@ def _run_stages(stages: list[str], service: str, month: str | None, months: str 
     return reports
 
 
-@command
-def preprocess(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
-    """Bronze → silver `trips` + `quarantine` (contract §2–§3)."""
-    _run_stages(["preprocess"], service, month, months)
+def format_training(summary: dict) -> str:
+    lines = [f"{'':<18}{'RMSE':>8}{'MAE':>8}{'within 5 min':>14}"]
+    for who, values in summary["metrics"].items():
+        label = f"champion v{values['version']}" if who == "champion" else who.replace("_", " ")
+        lines.append(f"{label:<18}{values['rmse']:>8.3f}{values['mae']:>8.3f}{values['within_5_min']:>14.1%}")
+    alias = "champion" if summary["champion"] else "challenger"
+    lines.append(
+        f"{summary['model_name']} version {summary['model_version']}: {alias} ({summary['decision']})"
+    )
+    return "\n".join(lines)
 
 
-@command
-def features(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
-    """Silver → gold `trip_features` + `zone_hourly` (contract §4)."""
-    _run_stages(["features"], service, month, months)
+def _said(report) -> str:
+    """What a job's command prints when it succeeds, beyond the rows line of monthly jobs."""
+    summary = report.summary
+    if report.stage == "validate":
+        html = report.outputs[-1]["uri"]
+        return f"  {len(summary['expectations'])} expectations passed; report {html}"
+    if report.stage == "train":
+        return format_training(summary)
+    if report.stage == "score":
+        return (
+            f"score {report.service} {report.month}: {report.rows_out:,} trips scored with "
+            f"{summary['model_name']} version {summary['model_version']}"
+        )
+    if report.stage == "monitor":
+        return (
+            f"monitor {report.service} {report.month} vs {summary['reference']}: no alert; "
+            f"{len(summary['drifted_features'])} drifted feature(s) {summary['drifted_features']}, "
+            f"RMSE ratio {summary['errors']['ratio'] or float('nan'):.2f}; report {report.outputs[-1]['uri']}"
+        )
+    return ""
+
+
+def _job_command(job: Job) -> None:
+    """The job's command, its options from the registry (the ones spark-submit takes); a monthly
+    job also takes --months and runs them one after another in one session."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("service", keyword, annotation=ServiceOpt)]
+    if job.monthly:
+        params += [
+            inspect.Parameter("month", keyword, annotation=MonthOpt, default=None),
+            inspect.Parameter("months", keyword, annotation=MonthsOpt, default=None),
+        ]
+    for option in () if job.monthly else job.options:
+        if option.flag:  # --skip-missing is for the DAG: a user is told what is missing
+            continue
+        kind = str if option.required else str | None
+        default = inspect.Parameter.empty if option.required else None
+        annotation = Annotated[kind, typer.Option(option.switch, help=option.help)]
+        params.append(inspect.Parameter(option.name, keyword, annotation=annotation, default=default))
+
+    def run_job(**values) -> None:
+        service = parse_service(values.pop("service"))
+        if job.monthly:
+            reports = _run_stages([job.name], service, _months(values["month"], values["months"]))
+        else:
+            from nyctaxi.spark import build_session
+
+            options = job.typed(values)  # a bad value fails here, before a JVM starts
+            settings = Settings()
+            reports = [job.start(build_session(settings, f"nyctaxi-{job.name}"), settings, service, options)]
+        for report in reports:
+            if said := _said(report):
+                typer.echo(said)
+
+    run_job.__signature__ = inspect.Signature(params)
+    run_job.__annotations__ = {p.name: p.annotation for p in params}
+    run_job.__doc__ = job.help
+    app.command(job.name)(_handled(run_job, job.name))
+
+
+for _job in JOBS.values():
+    _job_command(_job)
 
 
 @command
@@ -133,7 +198,7 @@ def run(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -
     from nyctaxi.quality.report import format_report
 
     ingest(service, month, months, None)
-    reports = _run_stages(["preprocess", "features"], service, month, months)
+    reports = _run_stages(["preprocess", "features"], parse_service(service), _months(month, months))
     typer.echo("")
     for report in reports:
         typer.echo(format_report(report.to_dict()))
@@ -180,106 +245,6 @@ def synth(
 
 
 @command
-def validate(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
-    """Check silver and gold of a month against the data expectations (JSON + HTML report in gold)."""
-    from nyctaxi.lake import Lake
-
-    reports = _run_stages(["validate"], service, month, months)
-    lake = Lake.from_settings(Settings())
-    for report in reports:
-        typer.echo(
-            f"  {len(report.summary['expectations'])} expectations passed; report {lake.report('validate', report.service, Month.parse(report.month))}"
-        )
-
-
-@command
-def train(
-    service: ServiceOpt,
-    train_months: Annotated[str, typer.Option(help="YYYY-MM or YYYY-MM..YYYY-MM")],
-    eval_month: Annotated[str, typer.Option(help="YYYY-MM, after the training months")],
-    sample_fraction: Annotated[float, typer.Option(help="train on this share of the rows")] = 1.0,
-    seed: int = 42,
-) -> None:
-    """Train on gold months, evaluate on the next against both baselines, register (MLflow), gate."""
-    from nyctaxi.jobs import train as job
-    from nyctaxi.spark import build_session
-
-    settings = Settings()
-    spec = job.TrainSpec(
-        parse_service(service),
-        parse_month_range(train_months),
-        Month.parse(eval_month),
-        sample_fraction,
-        seed,
-    )
-    spec.check()
-    report = job.run(build_session(settings, "nyctaxi-train"), settings, spec)
-    typer.echo(format_training(report.summary))
-
-
-def format_training(summary: dict) -> str:
-    lines = [f"{'':<18}{'RMSE':>8}{'MAE':>8}{'within 5 min':>14}"]
-    for who, values in summary["metrics"].items():
-        label = f"champion v{values['version']}" if who == "champion" else who.replace("_", " ")
-        lines.append(f"{label:<18}{values['rmse']:>8.3f}{values['mae']:>8.3f}{values['within_5_min']:>14.1%}")
-    alias = "champion" if summary["champion"] else "challenger"
-    lines.append(
-        f"{summary['model_name']} version {summary['model_version']}: {alias} ({summary['decision']})"
-    )
-    return "\n".join(lines)
-
-
-@command
-def score(
-    service: ServiceOpt,
-    month: Annotated[str, typer.Option(help="YYYY-MM")],
-    model_version: Annotated[
-        str | None, typer.Option(help="registry version (default: the champion)")
-    ] = None,
-) -> None:
-    """Score a month of gold trip_features with the champion (or a version) → gold `predictions`."""
-    from nyctaxi.jobs import score as job
-    from nyctaxi.spark import build_session
-
-    settings = Settings()
-    report = job.run(
-        build_session(settings, "nyctaxi-score"),
-        settings,
-        parse_service(service),
-        Month.parse(month),
-        model_version,
-    )
-    typer.echo(
-        f"score {report.service} {report.month}: {report.rows_out:,} trips scored with "
-        f"{report.summary['model_name']} version {report.summary['model_version']}"
-    )
-
-
-@command
-def monitor(
-    service: ServiceOpt,
-    reference: Annotated[
-        str, typer.Option(help="YYYY-MM, or 'champion': the champion's last training month")
-    ],
-    current: Annotated[str, typer.Option(help="YYYY-MM: the month to check")],
-) -> None:
-    """Feature/prediction drift and model error of a month vs the reference; alerts past the limits."""
-    from nyctaxi.jobs import monitor as job
-    from nyctaxi.spark import build_session
-
-    settings = Settings()
-    spark = build_session(settings, "nyctaxi-monitor")
-    baseline = None if reference == "champion" else Month.parse(reference)
-    report = job.run(spark, settings, parse_service(service), baseline, Month.parse(current))
-    summary = report.summary
-    typer.echo(
-        f"monitor {report.service} {report.month} vs {summary['reference']}: no alert; "
-        f"{len(summary['drifted_features'])} drifted feature(s) {summary['drifted_features']}, "
-        f"RMSE ratio {summary['errors']['ratio'] or float('nan'):.2f}; report {report.outputs[-1]['uri']}"
-    )
-
-
-@command
 def serve(
     host: Annotated[str | None, typer.Option(help="default NYCTAXI_SERVING_HOST (127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="default NYCTAXI_SERVING_PORT (8000)")] = None,
@@ -304,23 +269,31 @@ def serve(
 @_handled
 def submit(
     ctx: typer.Context,
-    job: Annotated[str, typer.Argument(help="a job name: preprocess, features, validate, train, score")],
+    name: Annotated[str, typer.Argument(metavar="JOB", help=f"one of: {', '.join(JOBS)}")],
     service: ServiceOpt,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the spark-submit command, run nothing")
+    ] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="print the submission as JSON (the DAG's tasks)")
+    ] = False,
 ) -> None:
     """Run a job through spark-submit on NYCTAXI_SPARK_MASTER (any master URL); the job's own
     options follow (e.g. --month 2025-01, or --train-months … --eval-month …)."""
-    from nyctaxi.jobs import JOB_FILES, parse_job_args
-    from nyctaxi.spark import submit_command, submit_env
+    from nyctaxi.jobs import job
+    from nyctaxi.sparkconf import submit_env, submit_plan
 
-    if job not in JOB_FILES:
-        raise InvalidArgument(f"unknown job {job!r}: expected one of {', '.join(JOB_FILES)}")
     argv = ["--service", parse_service(service), *ctx.args]
     try:
-        parse_job_args(job, argv)  # refuse bad options here, before a JVM starts
+        job(name).parse(argv)  # refuse bad options here, before a JVM starts
     except SystemExit as exit_:
         raise typer.Exit(2) from exit_
-    command = submit_command(Settings(), str(JOB_FILES[job]), argv)
-    raise typer.Exit(subprocess.call(command, env=submit_env()))
+    settings = Settings()
+    submission = submit_plan(settings, name, argv)
+    if plan or dry_run:
+        typer.echo(submission.to_json() if plan else shlex.join(submission.command(settings.spark_master)))
+        return
+    raise typer.Exit(subprocess.call(submission.command(settings.spark_master), env=submit_env()))
 
 
 cluster_app = typer.Typer(help="A local Spark standalone cluster (master + one worker) on 127.0.0.1.")

@@ -18,7 +18,7 @@ import pyspark
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import NyctaxiError
-from nyctaxi.spark import submit_env
+from nyctaxi.sparkconf import submit_env
 
 SPARK_HOME = Path(pyspark.__file__).parent
 STARTUP_TIMEOUT_S = 60.0

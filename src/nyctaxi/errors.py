@@ -2,7 +2,14 @@
 
 
 class NyctaxiError(Exception):
-    """Base class: an expected failure with a message a user can act on."""
+    """Base class: an expected failure with a message a user can act on.
+
+    ``result``: what a job had found when it refused to go on (counts, a summary: a
+    ``nyctaxi.jobs.envelope.Result``); its failed run report keeps them."""
+
+    def __init__(self, *args, result=None):
+        super().__init__(*args)
+        self.result = result
 
 
 class InvalidArgument(NyctaxiError):

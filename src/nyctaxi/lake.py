@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import fsspec
 
+from nyctaxi import catalog
 from nyctaxi.config import Settings
 from nyctaxi.months import Month
 from nyctaxi.storage import configure_object_storage, python_uri
@@ -23,8 +24,6 @@ from nyctaxi.storage import configure_object_storage, python_uri
 ZONE_LOOKUP_NAME = "taxi_zone_lookup.csv"
 TRIP_FILE_EXTENSIONS = (".parquet", ".csv.gz", ".csv")
 MANIFEST_SUFFIX = ".manifest.json"
-SILVER_TABLES = ("trips", "quarantine")
-GOLD_TABLES = ("trip_features", "zone_hourly", "predictions")
 
 
 def join(root: str, *parts: str) -> str:
@@ -58,21 +57,8 @@ class Lake:
 
     # ---- silver / gold ----
     def table(self, name: str) -> str:
-        """Any Delta table of the contract by name: the catalog of which layer holds what."""
-        return join(self.roots[self.layer_of(name)], name)
-
-    def silver_table(self, name: str) -> str:
-        return join(self.silver, name)
-
-    def gold_table(self, name: str) -> str:
-        return join(self.gold, name)
-
-    def layer_of(self, table: str) -> str:
-        if table in SILVER_TABLES:
-            return "silver"
-        if table in GOLD_TABLES:
-            return "gold"
-        raise ValueError(f"unknown table {table!r}: expected one of {SILVER_TABLES + GOLD_TABLES}")
+        """A Delta table of the catalog (`nyctaxi.catalog`) by name: its layer's root / name."""
+        return join(self.roots[catalog.table(name).layer], name)
 
     def publication(self, layer: str, service: str, month: Month) -> str:
         """The month's publication record in ``layer`` (contract §6): which table versions hold

@@ -1,8 +1,8 @@
 """Where the full traces go: one log file per process, named in every error line.
 
 The console gets one line per failure (contract §6); the JVM's log4j output and Python's traces
-of the same process go to this file instead (see conf/log4j2.properties, which reads its path
-from the ``nyctaxi.log.file`` system property that :mod:`nyctaxi.spark` passes the JVM)."""
+of the same process go to this file instead (see nyctaxi/log4j2.properties, which reads its
+path from the ``nyctaxi.log.file`` system property that :mod:`nyctaxi.sparkconf` passes the JVM)."""
 
 from __future__ import annotations
 

@@ -24,14 +24,13 @@ from dataclasses import asdict, dataclass, field
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from nyctaxi import catalog
 from nyctaxi.errors import MissingInput
 from nyctaxi.lake import Lake, exists, read_json, utc_now, write_json_atomic
 from nyctaxi.months import Month
 from nyctaxi.storage import spark_uri
 from nyctaxi.tables import COMMIT_CONFLICTS, commit_metadata, commits_since, read_partition, write_partition
 
-LAYER_TABLES = {"silver": ("trips", "quarantine"), "gold": ("trip_features", "zone_hourly")}
-STAGE_OF_LAYER = {"silver": "preprocess", "gold": "features"}
 NOTHING = -1  # "no version": the month was never published in this table
 
 
@@ -64,7 +63,7 @@ def publish(lake: Lake, record: MonthRecord) -> str:
 
 def published_version(lake: Lake, table: str, service: str, month: Month) -> int | None:
     """The version holding the month's published partition of ``table`` (None: not published)."""
-    record = read_record(lake, lake.layer_of(table), service, month)
+    record = read_record(lake, catalog.table(table).layer, service, month)
     return record.tables.get(table) if record else None
 
 
@@ -72,11 +71,11 @@ def published_partition(
     spark: SparkSession, lake: Lake, table: str, service: str, month: Month
 ) -> tuple[DataFrame, int, MonthRecord]:
     """The month's published rows of ``table``, the version they are at, and the record."""
-    layer = lake.layer_of(table)
+    layer = catalog.table(table).layer
     record = read_record(lake, layer, service, month)
     if record is None or table not in record.tables:
         raise MissingInput(
-            f"{layer} {table} has no published {service} {month}: run `nyctaxi {STAGE_OF_LAYER[layer]} "
+            f"{layer} {table} has no published {service} {month}: run `nyctaxi {catalog.publishing_stage(layer)} "
             f"--service {service} --month {month}` first"
         )
     version = record.tables[table]
@@ -99,7 +98,7 @@ def reconcile(
     Returns the tables restored. Commits that are not ours (no run metadata) are left alone."""
     record = read_record(lake, layer, service, month)
     restored = []
-    for table in LAYER_TABLES[layer]:
+    for table in catalog.published_tables(layer):
         uri = lake.table(table)
         if not DeltaTable.isDeltaTable(spark, spark_uri(uri)):
             continue

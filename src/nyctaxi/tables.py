@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import delta.exceptions as delta_errors
 from delta.tables import DeltaTable
@@ -49,9 +50,18 @@ def commit_metadata(service: str, month: Month, run_id: str, **facts) -> str:
     return json.dumps({"service": service, "month": str(month), "run_id": run_id, **facts}, sort_keys=True)
 
 
-def ensure_table(
-    spark: SparkSession, uri: str, schema: T.StructType, stats_columns: Sequence[str] | None
-) -> None:
+@dataclass(frozen=True)
+class Commit:
+    """One write of a (service, month) partition: the version it committed and the rows it wrote
+    (both from the commit's own log entry)."""
+
+    table: str
+    uri: str
+    version: int
+    rows: int
+
+
+def ensure_table(spark: SparkSession, uri: str, schema: T.StructType, stats_columns: Sequence[str]) -> None:
     """Create the (empty, partitioned) table once, before any month writes to it.
 
     Two first runs of different months on a fresh lake would otherwise both try to create it in
@@ -59,7 +69,10 @@ def ensure_table(
     (the loser finds the table made) and leaves month writes touching only their own partition."""
     if DeltaTable.isDeltaTable(spark, spark_uri(uri)):
         return
-    options = {"delta.dataSkippingStatsColumns": ",".join(stats_columns)} if stats_columns else {}
+    if stats_columns:
+        options = {"delta.dataSkippingStatsColumns": ",".join(stats_columns)}
+    else:  # min/max of no column
+        options = {"delta.dataSkippingNumIndexedCols": "0"}
     try:
         (
             spark.createDataFrame([], schema)
@@ -75,9 +88,9 @@ def ensure_table(
         return
 
 
-def write_partition(df: DataFrame, uri: str, service: str, month: Month, metadata: str) -> int:
+def write_partition(df: DataFrame, uri: str, service: str, month: Month, metadata: str) -> tuple[int, int]:
     """Replace exactly one (service, month) partition in one Delta commit (other months untouched);
-    returns the version it committed. ``metadata`` (see :func:`commit_metadata`) names the run.
+    returns (the version it committed, rows written). ``metadata`` (see :func:`commit_metadata`) names the run.
 
     Two runs of the same partition at once: the first commit wins; the other fails with
     ConcurrentRun and leaves nothing of its own (its data files are never referenced).
@@ -116,16 +129,18 @@ def commits_since(spark: SparkSession, uri: str, version: int) -> list[tuple[int
     return found
 
 
-def commit_of(spark: SparkSession, uri: str, metadata: str) -> int:
-    """The version of the commit that carries ``metadata`` (a run's own, among the latest few)."""
+def commit_of(spark: SparkSession, uri: str, metadata: str) -> tuple[int, int]:
+    """(version, rows written) of the commit that carries ``metadata`` (a run's own, among the
+    latest few), from one read of the table's log."""
     wanted = json.loads(metadata)
-    rows = DeltaTable.forPath(spark, spark_uri(uri)).history(50).select("version", "userMetadata").collect()
+    history = DeltaTable.forPath(spark, spark_uri(uri)).history(50)
+    rows = history.select("version", "userMetadata", "operationMetrics").collect()
     for row in sorted(rows, key=lambda r: -r["version"]):
         if row["userMetadata"] and json.loads(row["userMetadata"]) == wanted:
-            return row["version"]
+            return row["version"], int((row["operationMetrics"] or {}).get("numOutputRows", 0))
     # Delta commits nothing for a write that adds and removes no file (an empty partition written
-    # over an empty one): the partition is then as wanted at the latest version.
-    return max(row["version"] for row in rows)
+    # over an empty one): the partition is then as wanted, and empty, at the latest version.
+    return max(row["version"] for row in rows), 0
 
 
 def table_version(spark: SparkSession, uri: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -16,7 +17,7 @@ import pytest
 
 from nyctaxi import cluster
 from nyctaxi.config import PROJECT_ROOT
-from nyctaxi.jobs import JOB_FILES
+from nyctaxi.jobs import JOBS
 from nyctaxi.lake import Lake, exists, read_json
 from nyctaxi.months import Month
 from nyctaxi.storage import create_buckets
@@ -57,7 +58,7 @@ dag = bag.dags.get({dag_id!r})
 print(json.dumps({{
     "errors": {{k: str(v) for k, v in bag.import_errors.items()}},
     "graph": {{t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}} if dag else None,
-    "applications": {{t.task_id: t.application for t in dag.tasks if hasattr(t, "application")}} if dag else None,
+    "jobs": {{t.task_id: t.job for t in dag.tasks if hasattr(t, "job")}} if dag else None,
     "operators": {{t.task_id: type(t).__name__ for t in dag.tasks}} if dag else None,
     "max_active_runs": dag.max_active_runs if dag else None,
     "catchup": dag.catchup if dag else None,
@@ -77,12 +78,77 @@ def test_dagbag_loads_with_the_expected_graph(tmp_path):
     chain = ["ingest", "preprocess", "features", "validate", "training_data", "train", "score", "monitor"]
     assert info["graph"] == {task: chain[i + 1 : i + 2] for i, task in enumerate(chain)}
     spark_tasks = [t for t in chain if t not in ("ingest", "training_data")]
-    assert {info["operators"][t] for t in spark_tasks} == {"SparkSubmitOperator"}
-    # every job the DAG names exists in the registry, at the file spark-submit is given
-    assert set(info["applications"]) == set(spark_tasks) == set(JOB_FILES)
-    assert info["applications"] == {name: str(JOB_FILES[name]) for name in info["applications"]}
-    assert all(Path(p).is_file() for p in info["applications"].values())
+    assert {info["operators"][t] for t in spark_tasks} == {"NyctaxiJob"}
+    # every job of the registry is a task of the DAG, named after it
+    assert info["jobs"] == {name: name for name in JOBS} and set(spark_tasks) == set(JOBS)
     assert info["max_active_runs"] == 1 and info["catchup"] is True and info["params"] == ["service"]
+
+
+# Each Spark task as the worker would submit it for the run of 2025-03 (templates rendered, the
+# submission planned by the project's Python), and the command that hook builds.
+SUBMIT_PROBE = """
+import json, pendulum
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder={dags!r}).dags[{dag_id!r}]
+context = {{"data_interval_start": pendulum.datetime(2025, 3, 1, tz="UTC"), "params": {{"service": "green"}}}}
+commands = {{}}
+for task in dag.tasks:
+    if hasattr(task, "job"):
+        task.application_args = task.render_template(task.application_args, context)
+        task.apply_plan()
+        commands[task.job] = task._get_hook()._build_spark_submit_command(task.application)
+print(json.dumps(commands))
+"""
+
+
+def submission(command: list[str]) -> dict:
+    """A spark-submit command as {binary, master, conf, driver memory, application, args}; the
+    application name (--name), which only the DAG sets, left out."""
+    found, rest, conf = {"binary": command[0]}, command[1:], {}
+    while rest[0].startswith("--"):
+        flag, value, rest = rest[0], rest[1], rest[2:]
+        if flag == "--conf":
+            key, _, setting = value.partition("=")
+            conf[key] = setting
+        elif flag != "--name":
+            found[flag] = value
+    return found | {"conf": conf, "application": rest[0], "args": rest[1:]}
+
+
+def test_each_dag_task_submits_exactly_what_nyctaxi_submit_does(tmp_path):
+    """The DAG's command for every job (its connection's master, the plan from the project's
+    Python) equals `nyctaxi submit <job> … --dry-run` with that master in the settings."""
+    master = "spark://127.0.0.1:7077"
+    same = {
+        "NYCTAXI_LOG_FILE": str(tmp_path / "job.log"),
+        "NYCTAXI_JARS_DIR": str(PROJECT_ROOT / "jars" / "lib"),
+    }
+    conn = json.dumps({"conn_type": "spark", "host": "spark://127.0.0.1", "port": 7077})
+    done = subprocess.run(
+        [str(AIRFLOW_BIN / "python"), "-c", SUBMIT_PROBE.format(dags=str(DAGS), dag_id=DAG_ID)],
+        env=airflow_env(tmp_path, {**same, "AIRFLOW_CONN_SPARK_DEFAULT": conn}),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    dag_commands = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(dag_commands) == set(JOBS)
+    job_args = {
+        "train": ["--train-months", "2025-02", "--eval-month", "2025-03", "--skip-missing"],
+        "score": ["--month", "2025-03", "--skip-missing"],
+        "monitor": ["--reference", "champion", "--current", "2025-03", "--skip-missing"],
+    }
+    env = {**os.environ, **same, "NYCTAXI_SPARK_MASTER": master}
+    for job, command in dag_commands.items():
+        args = ["--service", "green", *job_args.get(job, ["--month", "2025-03"])]
+        dry = subprocess.run(
+            [sys.executable, "-m", "nyctaxi", "submit", job, *args, "--dry-run"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert dry.returncode == 0, dry.stderr[-2000:]
+        expected = submission(shlex.split(dry.stdout.strip().splitlines()[-1]))
+        assert submission(command) == expected, job
+        assert expected["--master"] == master and expected["args"] == [job, *args]
+        assert "-Duser.timezone=UTC" in expected["conf"]["spark.driver.extraJavaOptions"]
 
 
 def test_dag_file_imports_only_airflow_at_top_level():

@@ -9,26 +9,25 @@ from datetime import datetime
 import pytest
 from pyspark.sql import functions as F
 
-from nyctaxi.jobs import JOB_FILES, score, train
+from nyctaxi.jobs import score, train
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import metrics
 from nyctaxi.ml.features import filter_training_rows
 from nyctaxi.ml.pyfunc import load_model
 from nyctaxi.months import Month
-from nyctaxi.spark import submit_command, submit_env
+from nyctaxi.sparkconf import submit_env, submit_plan
 from nyctaxi.tables import read_partition, table_version
 from tests.expected import LINEAR_MARGIN
 from tests.pipeline import settings_env
 
 JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
-SPEC = train.TrainSpec("green", [JAN], FEB)
 
 
 @pytest.fixture(scope="module")
 def trained(spark, real_gold):
     """The first model in an empty registry, then a deliberately weak one (1 % of the rows)."""
-    first = train.run(spark, real_gold, SPEC)
-    weak = train.run(spark, real_gold, train.TrainSpec("green", [JAN], FEB, sample_fraction=0.01))
+    first = train.run(spark, real_gold, "green", [JAN], FEB)
+    weak = train.run(spark, real_gold, "green", [JAN], FEB, sample_fraction=0.01)
     return real_gold, first.summary, weak.summary
 
 
@@ -114,11 +113,10 @@ def test_batch_scoring_matches_logged_evaluation(spark, trained):
 def test_spark_submit_local_reproduces_metrics(trained):
     """Same seed and data ⇒ same metrics, through real spark-submit with --master local[2]."""
     settings, first, _ = trained
-    command = submit_command(
-        settings,
-        str(JOB_FILES["train"]),
-        ["--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"],
+    plan = submit_plan(
+        settings, "train", ["--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"]
     )
+    command = plan.command(settings.spark_master)
     assert command[command.index("--master") + 1] == "local[2]"
     done = subprocess.run(
         command, env=submit_env(settings_env(settings)), capture_output=True, text=True, timeout=900
@@ -138,7 +136,7 @@ def test_training_refuses_an_evaluation_month_before_training(spark, real_gold):
     from nyctaxi.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="must come after the training months"):
-        train.run(spark, real_gold, train.TrainSpec("green", [FEB], JAN))
+        train.run(spark, real_gold, "green", [FEB], JAN)
 
 
 def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):

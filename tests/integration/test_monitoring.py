@@ -15,7 +15,7 @@ import pytest
 from nyctaxi.contract import MODEL_FEATURES
 from nyctaxi.errors import DriftAlert
 from nyctaxi.ingest.bronze import ingest_local_file
-from nyctaxi.jobs import features, monitor, preprocess, submit_main
+from nyctaxi.jobs import features, main, monitor, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.ml import registry
 from nyctaxi.months import Month
@@ -106,9 +106,7 @@ def test_shifted_month_raises_the_alert_and_the_webhook_gets_it(spark, shifted, 
 def test_job_entry_point_exits_non_zero_on_alert(spark, shifted, monkeypatch, capsys):
     for key, value in settings_env(shifted).items():
         monkeypatch.setenv(key, value)
-    assert (
-        submit_main("monitor", ["--service", "green", "--reference", "2025-01", "--current", "2025-03"]) == 1
-    )
+    assert main(["monitor", "--service", "green", "--reference", "2025-01", "--current", "2025-03"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     # Without a webhook the alert goes to the log (one line), then the job's one error line.
     assert err[-1].startswith("error: drift alert for green 2025-03 vs 2025-01") and len(err) <= 2

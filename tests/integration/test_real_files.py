@@ -109,7 +109,7 @@ def test_known_defects_of_green_2025_01_land_in_quarantine(spark, lake_settings)
     month = Month.parse("2025-01")
     ingest_local_file(lake_settings, str(shared_file("green_tripdata_2025-01.parquet")), "green", month)
     preprocess.run(spark, lake_settings, "green", month)
-    uri = Lake.from_settings(lake_settings).silver_table("quarantine")
+    uri = Lake.from_settings(lake_settings).table("quarantine")
     quarantine = read_partition(spark, uri, "green", month, table_version(spark, uri))
     outside = quarantine.where("array_contains(reject_reasons, 'pickup_outside_month')")
     by_month = {

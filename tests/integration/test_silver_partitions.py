@@ -52,7 +52,7 @@ def test_rerun_gives_identical_silver_and_leaves_other_months_alone(spark, tmp_p
     for month in (JAN, FEB):
         ingest_local_file(settings, str(shared_file(f"green_tripdata_{month}.parquet")), "green", month)
         preprocess.run(spark, settings, "green", month)
-    trips_uri = Lake.from_settings(settings).silver_table("trips")
+    trips_uri = Lake.from_settings(settings).table("trips")
     first_version = table_version(spark, trips_uri)
     jan_before = partition(spark, settings, "trips", JAN).cache()
     feb_before = partition(spark, settings, "trips", FEB).cache()
@@ -116,14 +116,14 @@ def test_features_of_a_month(spark, tmp_path, zone_lookup):
     silver = preprocess.run(spark, settings, "green", JAN)
     report = features.run(spark, settings, "green", JAN)
     lake = Lake.from_settings(settings)
-    gold_uri = lake.gold_table("trip_features")
+    gold_uri = lake.table("trip_features")
     gold = read_partition(spark, gold_uri, "green", JAN, table_version(spark, gold_uri))
     assert report.rows_out == silver.rows_out == gold.count()
     assert gold.select("trip_id").distinct().count() == silver.rows_out
     assert gold.where("pu_borough IS NULL OR do_borough IS NULL").count() == 0, (
         "every silver zone is in the lookup"
     )
-    hourly_uri = lake.gold_table("zone_hourly")
+    hourly_uri = lake.table("zone_hourly")
     hourly = read_partition(spark, hourly_uri, "green", JAN, table_version(spark, hourly_uri))
     assert hourly.agg({"trips": "sum"}).collect()[0][0] == silver.rows_out
     # New Year's Day and MLK Day (Jan 20) are holidays; Jan 2 is not.
@@ -131,4 +131,4 @@ def test_features_of_a_month(spark, tmp_path, zone_lookup):
         r.pickup_date.isoformat() for r in gold.where("is_holiday").select("pickup_date").distinct().collect()
     }
     assert holidays == {"2025-01-01", "2025-01-20"}
-    assert report.inputs[0]["version"] == table_version(spark, lake.silver_table("trips"))
+    assert report.inputs[0]["version"] == table_version(spark, lake.table("trips"))

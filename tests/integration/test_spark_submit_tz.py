@@ -1,4 +1,4 @@
-"""The spark_jobs/ files through real spark-submit on a machine in New York time (the rest of the
+"""The jobs' entry point through real spark-submit on a machine in New York time (the rest of the
 suite runs in the machine's own zone): the gold hour-of-day histogram equals the wall-clock hours of the source file."""
 
 from __future__ import annotations

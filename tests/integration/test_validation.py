@@ -12,7 +12,7 @@ import pytest
 
 from nyctaxi.errors import ValidationFailed
 from nyctaxi.ingest.bronze import ingest_local_file
-from nyctaxi.jobs import features, preprocess, submit_main, validate
+from nyctaxi.jobs import features, main, preprocess, validate
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
 from tests.conftest import make_settings
@@ -84,6 +84,6 @@ def test_crafted_bad_month_fails_naming_each_problem(spark, bad_month):
 def test_job_entry_point_exits_non_zero_with_one_line(spark, bad_month, monkeypatch, capsys):
     for key, value in settings_env(bad_month).items():
         monkeypatch.setenv(key, value)
-    assert submit_main("validate", ["--service", "green", "--month", "2025-03"]) == 1
+    assert main(["validate", "--service", "green", "--month", "2025-03"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: validation of green 2025-03 failed")

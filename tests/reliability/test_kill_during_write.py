@@ -77,7 +77,7 @@ def test_kill_9_mid_write_five_times(spark, tmp_path, case):
     clean = [publish(path)[1:] for path in files]
     assert clean[0] != clean[1]
 
-    watch = Path(Lake.from_settings(settings).silver_table("trips")) / "service=yellow" / f"month={MONTH}"
+    watch = Path(Lake.from_settings(settings).table("trips")) / "service=yellow" / f"month={MONTH}"
     draw = random.Random(20261127)
     # trial 0 finds when the write starts; the others land around it
     kept, landed, kills, early = 0, 0, [], 0

@@ -16,13 +16,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from nyctaxi.catalog import LAYERS, published_tables
 from nyctaxi.errors import BadSourceFile, NyctaxiError, RejectionBudgetExceeded, StorageFull
 from nyctaxi.ingest import versions
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
 from nyctaxi.lake import Lake, read_json
 from nyctaxi.months import Month
-from nyctaxi.publication import LAYER_TABLES, published_partition, read_record
+from nyctaxi.publication import published_partition, read_record
 from tests.conftest import make_settings, shared_file
 from tests.pipeline import prepare, settings_env
 from tests.tables import PIPELINE_TABLES, content_hash
@@ -45,9 +46,9 @@ def published_state(spark, settings) -> dict:
         "manifest": file_hash(current.uri + ".manifest.json"),
         **{f"report:{s}": file_hash(lake.report(s, "green", MONTH)) for s in ("preprocess", "features")},
     }
-    for layer, tables in LAYER_TABLES.items():
+    for layer in LAYERS:
         state[f"record:{layer}"] = file_hash(lake.publication(layer, "green", MONTH))
-        for table in tables:
+        for table in published_tables(layer):
             state[table] = content_hash(published_partition(spark, lake, table, "green", MONTH)[0])
     return state
 

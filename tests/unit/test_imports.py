@@ -48,7 +48,7 @@ def loaded_after(code: str, before: str = "") -> dict:
         # the CLI's whole argument parsing: every command and its options built
         "import typer.main, nyctaxi.cli; typer.main.get_command(nyctaxi.cli.app)",
         # the spark-submit files' argument parsing
-        "import nyctaxi.jobs; nyctaxi.jobs.parse_job_args('preprocess', ['--service', 'green', '--month', '2025-01'])",
+        "import nyctaxi.jobs; nyctaxi.jobs.JOBS['train'].parse(['--service', 'green', '--train-months', '2025-01', '--eval-month', '2025-02'])",
     ],
 )
 def test_no_spark_where_spark_does_not_run(code):

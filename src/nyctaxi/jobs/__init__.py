@@ -1,7 +1,8 @@
-"""One registry of Spark jobs by name: the CLI, spark-submit files and the DAG all use these names.
+"""One registry of jobs by name, with typed options: the CLI's commands, the spark-submit entry
+point's arguments (`python -m nyctaxi.jobs <job> …`) and the DAG's tasks are all built from it.
 
-A job's module is imported only when the job runs: a preprocess run loads no MLflow, XGBoost or
-pandera, and building the CLI's or a spark-submit file's arguments loads no Spark.
+A job's module (``nyctaxi.jobs.<name>``) is imported only when the job runs: a preprocess run
+loads no MLflow, XGBoost or pandera, and parsing arguments loads no Spark.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nyctaxi.config import PROJECT_ROOT, Settings
-from nyctaxi.errors import MissingInput
+from nyctaxi.config import Settings
+from nyctaxi.errors import InvalidArgument, MissingInput
 from nyctaxi.failures import error_line
 from nyctaxi.logs import start
 from nyctaxi.months import Month, parse_month_range, parse_service
@@ -26,132 +25,148 @@ if TYPE_CHECKING:
 
     from nyctaxi.quality.report import RunReport
 
-MONTH = ("--month", {"required": True, "help": "YYYY-MM"})
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a job: ``--train-months`` for ``train_months``, parsed into its type."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any] = str
+    default: Any = REQUIRED
+    flag: bool = False  # a switch (store_true)
+
+    @property
+    def switch(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED and not self.flag
+
+
+def _reference(value: str) -> Month | None:
+    return None if value == "champion" else Month.parse(value)
+
+
+MONTH = Option("month", "YYYY-MM", Month.parse)
 # Jobs that depend on earlier months or on a registered model can be told to succeed without doing
 # anything when those are not there yet (the DAG's first months: nothing to train on, no champion).
-SKIP_MISSING = ("--skip-missing", {"action": "store_true", "help": "exit 0 when an input is missing"})
+SKIP_MISSING = Option("skip_missing", "exit 0 when an input is missing", bool, False, flag=True)
 
 
 @dataclass(frozen=True)
 class Job:
-    """A job's spark-submit file, its options besides ``--service``, and how they call its module
-    (``nyctaxi.jobs.<name>``, imported when the job starts)."""
+    """A job: its name, what it does, and its options besides ``--service``. Its module's
+    ``run(spark, settings, service, **options)`` runs it (in `nyctaxi.jobs.envelope`)."""
 
     name: str
-    file: Path
-    options: tuple[tuple[str, dict], ...]
-    call: Callable[[ModuleType, SparkSession, Settings, str, argparse.Namespace], RunReport]
+    help: str
+    options: tuple[Option, ...] = (MONTH,)
 
-    def start(
-        self, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace
-    ) -> RunReport:
+    @property
+    def monthly(self) -> bool:
+        """Its only option is --month: the CLI runs it month by month in one session."""
+        return self.options == (MONTH,)
+
+    def parser(self) -> argparse.ArgumentParser:
+        parser = argparse.ArgumentParser(prog=f"python -m nyctaxi.jobs {self.name}", description=self.help)
+        parser.add_argument("--service", required=True, help="yellow or green")
+        for option in self.options:
+            if option.flag:
+                parser.add_argument(option.switch, action="store_true", help=option.help)
+            else:
+                default = None if option.required else option.default
+                parser.add_argument(
+                    option.switch, required=option.required, default=default, help=option.help
+                )
+        return parser
+
+    def parse(self, argv: list[str]) -> tuple[str, dict[str, Any]]:
+        """(service, typed options) from the command line; ``SystemExit(2)`` on a malformed one."""
+        args = vars(self.parser().parse_args(argv))
+        return parse_service(args.pop("service")), self.typed(args)
+
+    def typed(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Option values as given (strings) → their types; InvalidArgument names a bad one."""
+        typed = {}
+        for option in self.options:
+            value = values.get(option.name)
+            typed[option.name] = option.parse(value) if isinstance(value, str) else value
+        return typed
+
+    def start(self, spark: SparkSession, settings: Settings, service: str, options: dict) -> RunReport:
         module = importlib.import_module(f"{__name__}.{self.name}")
-        return self.call(module, spark, settings, service, args)
+        options = {k: v for k, v in options.items() if k != SKIP_MISSING.name}
+        return module.run(spark, settings, service, **options)
 
 
-def _monthly(
-    job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace
-) -> RunReport:
-    return job.run(spark, settings, service, Month.parse(args.month))
-
-
-def _train(job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
-    spec = job.TrainSpec(
-        service,
-        parse_month_range(args.train_months),
-        Month.parse(args.eval_month),
-        args.sample_fraction,
-        args.seed,
-    )
-    return job.run(spark, settings, spec)
-
-
-def _score(job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace) -> RunReport:
-    return job.run(spark, settings, service, Month.parse(args.month), args.model_version)
-
-
-def _monitor(
-    job, spark: SparkSession, settings: Settings, service: str, args: argparse.Namespace
-) -> RunReport:
-    reference = None if args.reference == "champion" else Month.parse(args.reference)
-    return job.run(spark, settings, service, reference, Month.parse(args.current))
-
-
-_FILES = PROJECT_ROOT / "spark_jobs"
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
-        Job("preprocess", _FILES / "data_preprocessing_job.py", (MONTH,), _monthly),
-        Job("features", _FILES / "feature_engineering_job.py", (MONTH,), _monthly),
-        Job("validate", _FILES / "data_validation_job.py", (MONTH,), _monthly),
+        Job("preprocess", "Bronze → silver `trips` + `quarantine` (contract §2–§3)."),
+        Job("features", "Silver → gold `trip_features` + `zone_hourly` (contract §4)."),
+        Job("validate", "The data expectations of a month over silver and gold (JSON + HTML report)."),
         Job(
             "train",
-            _FILES / "model_training_job.py",
+            "Train on gold months, evaluate on the next against both baselines, register, gate.",
             (
-                ("--train-months", {"required": True, "help": "YYYY-MM or YYYY-MM..YYYY-MM"}),
-                ("--eval-month", {"required": True, "help": "YYYY-MM, after the training months"}),
-                ("--sample-fraction", {"type": float, "default": 1.0, "help": "train on this share of rows"}),
-                ("--seed", {"type": int, "default": 42}),
+                Option("train_months", "YYYY-MM or YYYY-MM..YYYY-MM", parse_month_range),
+                Option("eval_month", "YYYY-MM, after the training months", Month.parse),
+                Option("sample_fraction", "train on this share of the rows", float, 1.0),
+                Option("seed", "random seed", int, 42),
                 SKIP_MISSING,
             ),
-            _train,
         ),
         Job(
             "score",
-            _FILES / "batch_scoring_job.py",
+            "Score a month of gold trip_features with the champion (or a version) → gold `predictions`.",
             (
                 MONTH,
-                ("--model-version", {"default": None, "help": "registry version (default: the champion)"}),
+                Option("model_version", "registry version (default: the champion)", str, None),
                 SKIP_MISSING,
             ),
-            _score,
         ),
         Job(
             "monitor",
-            _FILES / "drift_monitoring_job.py",
+            "Feature/prediction drift and model error of a month vs the reference; alerts past the limits.",
             (
-                (
-                    "--reference",
-                    {"required": True, "help": "YYYY-MM, or 'champion': its last training month"},
-                ),
-                ("--current", {"required": True, "help": "YYYY-MM to compare with it"}),
+                Option("reference", "YYYY-MM, or 'champion': the champion's last training month", _reference),
+                Option("current", "YYYY-MM: the month to check", Month.parse),
                 SKIP_MISSING,
             ),
-            _monitor,
         ),
     )
 }
-# The spark-submit entry point of each job (thin files under spark_jobs/).
-JOB_FILES: dict[str, Path] = {name: job.file for name, job in JOBS.items()}
-# Jobs whose only option is --month: the CLI runs these month by month in one session.
-MONTHLY = tuple(name for name, job in JOBS.items() if job.options == (MONTH,))
 
 
-def run_job(name: str, spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
-    return JOBS[name].start(spark, settings, service, argparse.Namespace(month=str(month)))
+def job(name: str) -> Job:
+    if name not in JOBS:
+        raise InvalidArgument(f"unknown job {name!r}: expected one of {', '.join(JOBS)}")
+    return JOBS[name]
 
 
-def parse_job_args(name: str, argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=JOB_FILES[name].name, description=f"nyctaxi job {name!r}")
-    parser.add_argument("--service", required=True)
-    for flag, options in JOBS[name].options:
-        parser.add_argument(flag, **options)
-    return parser.parse_args(argv)
-
-
-def submit_main(name: str, argv: list[str] | None = None) -> int:
-    """Entry point of a spark_jobs/ file: parse args → settings → session → job → exit status."""
-    args = parse_job_args(name, argv)
+def main(argv: list[str] | None = None) -> int:
+    """`python -m nyctaxi.jobs <job> --service … [options]` (what spark-submit runs): parse →
+    settings → session → job → exit status, failures as one line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in JOBS:
+        print(f"usage: python -m nyctaxi.jobs {{{','.join(JOBS)}}} --service … [options]", file=sys.stderr)
+        return 2
+    name, chosen = argv[0], JOBS[argv[0]]
+    skip_missing = SKIP_MISSING.switch in argv[1:]
     try:
-        service = parse_service(args.service)
+        service, options = chosen.parse(argv[1:])
         settings = Settings()
         start(settings.log_dir, name)
         from nyctaxi.spark import build_session
 
         spark = build_session(settings, f"nyctaxi-{name}-{service}")
-        report = JOBS[name].start(spark, settings, service, args)
+        report = chosen.start(spark, settings, service, options)
     except MissingInput as error:
-        if getattr(args, "skip_missing", False):
+        if skip_missing:
             print(f"{name} skipped (--skip-missing): {error}")
             return 0
         print(f"error: {error}", file=sys.stderr)

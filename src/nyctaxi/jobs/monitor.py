@@ -6,42 +6,42 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import DriftAlert, MissingInput
-from nyctaxi.lake import Lake, publish_file
+from nyctaxi.jobs import envelope
+from nyctaxi.jobs.envelope import JobContext, Result
+from nyctaxi.lake import publish_file
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import metrics
 from nyctaxi.ml.features import model_vectors, training_rows
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.months import Month
-from nyctaxi.publication import published_partition, published_version
-from nyctaxi.quality.report import RunReport, reporting
+from nyctaxi.quality.report import RunReport
 
 
 def run(
     spark: SparkSession, settings: Settings, service: str, reference: Month | None, current: Month
 ) -> RunReport:
     """``reference`` None: the champion's last training month."""
-    lake = Lake.from_settings(settings)
-    report = RunReport("monitor", service, str(current), engine=spark.sparkContext.master)
-    with reporting(lake, report):
-        _monitor(spark, settings, lake, report, reference, current)
-    return report
+    return envelope.run("monitor", partial(_monitor, reference=reference), spark, settings, service, current)
 
 
-def _scored(spark: SparkSession, settings: Settings, lake: Lake, service: str, month: Month, model):
+def _scored(ctx: JobContext, month: Month, model):
     """The month's published trips (a seeded sample of at most ``drift_sample_rows``) with features
     and the model's prediction; ``evaluated`` marks the rows the evaluation protocol scores."""
-    gold = published_partition(spark, lake, "trip_features", service, month)[0]
-    rows = gold.count()
+    gold = ctx.read("trip_features", month).frame
+    rows, limit = gold.count(), ctx.settings.drift_sample_rows
     if rows == 0:
-        raise MissingInput(f"gold trip_features has no rows for {service} {month}: run `nyctaxi run` first")
-    if rows > settings.drift_sample_rows:
-        gold = gold.sample(fraction=settings.drift_sample_rows / rows, seed=42)
+        raise MissingInput(
+            f"gold trip_features has no rows for {ctx.service} {month}: run `nyctaxi run` first"
+        )
+    if rows > limit:
+        gold = gold.sample(fraction=limit / rows, seed=42)
     gold = gold.withColumn("evaluated", training_rows(gold))
     vectors = model_vectors(gold, model.zones).join(gold.select("trip_id", "evaluated"), "trip_id")
     return with_predictions(vectors, model.booster), rows
@@ -52,64 +52,42 @@ def _error(scored: DataFrame) -> float | None:
     return metrics(evaluated)["rmse"] if evaluated.limit(1).count() else None
 
 
-def _monitor(
-    spark: SparkSession,
-    settings: Settings,
-    lake: Lake,
-    report: RunReport,
-    reference: Month | None,
-    current: Month,
-) -> None:
+def _monitor(ctx: JobContext, reference: Month | None) -> Result:
     from nyctaxi.jobs.score import resolve_version
     from nyctaxi.ml.pyfunc import load_model
     from nyctaxi.monitoring.drift import Limits, drift_report, judge
 
-    uri = lake.gold_table("trip_features")
+    settings, current = ctx.settings, ctx.month
     model_version = resolve_version(settings, None)
     model = load_model(registry.model_uri(model_version))
+    ctx.used(model=registry.MODEL_NAME, version=model_version)
     reference = reference or Month.parse(model.metadata["train_months"][-1])
-    report.inputs = [
-        {
-            "table": "trip_features",
-            "uri": uri,
-            "versions": {
-                str(m): published_version(lake, "trip_features", report.service, m)
-                for m in (reference, current)
-            },
-        },
-        {"model": registry.MODEL_NAME, "version": model_version},
-    ]
-    frames, errors = _compared(
-        spark, settings, lake, report.service, {"reference": reference, "current": current}, model
-    )
+    frames, errors = _compared(ctx, {"reference": reference, "current": current}, model)
     # The error to compare with is the model's own out-of-sample RMSE, logged when it was trained
     # (its error on the reference = training month is in-sample, hence optimistic).
     errors["reference_rmse"] = _logged_rmse(settings, model_version)
     limits = Limits(settings.drift_column_threshold, settings.drift_share_max, settings.drift_error_ratio_max)
     snapshot, columns = drift_report(frames["reference"], frames["current"], limits)
     summary, reasons = judge(columns, errors, limits)
-    report.rows_in = report.rows_out = errors["current_rows"]
-    report.summary = summary | {
-        "model_version": model_version,
-        "reference": str(reference),
-        "limits": vars(limits),
-    }
-    html_uri = lake.report("monitor", report.service, current).removesuffix(".json") + ".html"
+    summary |= {"model_version": model_version, "reference": str(reference), "limits": vars(limits)}
+    result = Result(errors["current_rows"], errors["current_rows"], summary=summary)
+    html_uri = ctx.lake.report("monitor", ctx.service, current).removesuffix(".json") + ".html"
     with tempfile.TemporaryDirectory() as folder:
         html = os.path.join(folder, "drift.html")
         snapshot.save_html(html)
-        _log_to_mlflow(settings, report, html)
+        _log_to_mlflow(settings, ctx.service, current, summary, html)
         publish_file(html, html_uri)
-    report.outputs.append({"report": "html", "uri": html_uri})
+    ctx.made(report="html", uri=html_uri)
     if reasons:
-        _alert(settings, report, reasons, html_uri)
+        _alert(settings, ctx, result, reasons, html_uri)
+    return result
 
 
-def _compared(spark, settings: Settings, lake: Lake, service: str, months: dict[str, Month], model):
+def _compared(ctx: JobContext, months: dict[str, Month], model):
     """Each named month's scored sample as pandas, and its row count (plus the current month's RMSE)."""
     frames, errors = {}, {}
     for name, month in months.items():
-        scored, rows = _scored(spark, settings, lake, service, month, model)
+        scored, rows = _scored(ctx, month, model)
         scored = scored.cache()
         frames[name] = scored.toPandas()
         errors[f"{name}_rows"] = rows
@@ -119,19 +97,17 @@ def _compared(spark, settings: Settings, lake: Lake, service: str, months: dict[
     return frames, errors
 
 
-def _alert(settings: Settings, report: RunReport, reasons: list[str], html_uri: str) -> None:
+def _alert(settings: Settings, ctx: JobContext, result: Result, reasons: list[str], html_uri: str) -> None:
     """Tell the notifier, then fail the run (a drifted month needs a look before it is trusted)."""
     from nyctaxi.monitoring.alerts import notifier_for
 
-    summary = report.summary
-    message = f"drift alert for {report.service} {report.month} vs {summary['reference']}: " + "; ".join(
-        reasons
-    )
+    summary, month = result.summary, str(ctx.month)
+    message = f"drift alert for {ctx.service} {month} vs {summary['reference']}: " + "; ".join(reasons)
     notifier_for(settings.alert_webhook_url).send(
-        {"message": message, "service": report.service, "month": report.month, "reference": summary["reference"],
+        {"message": message, "service": ctx.service, "month": month, "reference": summary["reference"],
          "model_version": summary["model_version"], "reasons": reasons, "report": html_uri}
     )  # fmt: skip
-    raise DriftAlert(message)
+    raise DriftAlert(message, result=result)
 
 
 def _logged_rmse(settings: Settings, model_version: str) -> float | None:
@@ -140,14 +116,13 @@ def _logged_rmse(settings: Settings, model_version: str) -> float | None:
     return client.get_run(run_id).data.metrics.get("model_rmse") if run_id else None
 
 
-def _log_to_mlflow(settings: Settings, report: RunReport, html: str) -> None:
+def _log_to_mlflow(settings: Settings, service: str, month: Month, summary: dict, html: str) -> None:
     import mlflow
 
     client = registry.connect(settings)
     experiment = registry.use_experiment(client, settings)
-    summary = report.summary
     with mlflow.start_run(
-        experiment_id=experiment, run_name=f"drift {report.service} {summary['reference']} → {report.month}"
+        experiment_id=experiment, run_name=f"drift {service} {summary['reference']} → {month}"
     ):
         mlflow.set_tags(
             {"kind": "drift", "model_version": summary["model_version"], "alert": str(summary["alert"])}

@@ -12,25 +12,20 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
-from nyctaxi.contract import REASON_CODES, SOURCE_VALUE_COLUMNS, TRIP_STATS_COLUMNS
+from nyctaxi.contract import REASON_CODES, SOURCE_VALUE_COLUMNS
 from nyctaxi.errors import BadSourceFile, ContractViolation, NyctaxiError, RejectionBudgetExceeded
 from nyctaxi.ingest import versions
+from nyctaxi.jobs import envelope
+from nyctaxi.jobs.envelope import JobContext, Result
 from nyctaxi.lake import Lake, copy_atomic, join, remove
 from nyctaxi.logs import record_trace
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, read_record, reconcile
-from nyctaxi.quality.report import RunReport, reporting
+from nyctaxi.quality.report import RunReport
 from nyctaxi.readers import read_trip_file
 from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
 from nyctaxi.spark import shuffled_once
 from nyctaxi.storage import spark_uri
-from nyctaxi.tables import (
-    check_schema,
-    commit_metadata,
-    ensure_table,
-    read_partition,
-    write_partition,
-)
 from nyctaxi.transform.normalise import MALFORMED, check_source_types, map_columns, normalise
 from nyctaxi.transform.rules import classify, pickup_outside
 
@@ -83,23 +78,24 @@ def observed_tallies(observation: Observation) -> tuple[int, dict[str, int], dic
 
 
 def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
-    lake = Lake.from_settings(settings)
-    report = RunReport("preprocess", service, str(month), engine=spark.sparkContext.master)
-    with reporting(lake, report):
-        _finish_promotion(lake, service, month, report.run_id)
-        reconcile(spark, lake, "silver", service, month, report.run_id)  # a killed run's commits
-        source = versions.preprocess_input(lake, service, month)
-        report.inputs.append({"uri": source.uri, "file_name": source.name, "sha256": source.sha256})
-        report.source_sha256 = source.sha256
-        try:
-            record = _write_and_audit(spark, settings, lake, report, month, source)
-        except Exception as error:
-            _roll_back(spark, lake, report, month, source, error)
-            raise
-        publish(lake, record)
-        if source.candidate:
-            versions.promote(lake, service, month, source, report.run_id)
-    return report
+    return envelope.run("preprocess", _preprocess, spark, settings, service, month)
+
+
+def _preprocess(ctx: JobContext) -> Result:
+    service, month, lake = ctx.service, ctx.month, ctx.lake
+    _finish_promotion(lake, service, month, ctx.run_id)
+    reconcile(ctx.spark, lake, "silver", service, month, ctx.run_id)  # a killed run's commits
+    source = versions.preprocess_input(lake, service, month)
+    ctx.used(uri=source.uri, file_name=source.name, sha256=source.sha256)
+    try:
+        record, result = _write_and_audit(ctx, source)
+    except Exception as error:
+        _roll_back(ctx, source, error)
+        raise
+    publish(lake, record)
+    if source.candidate:
+        versions.promote(lake, service, month, source, ctx.run_id)
+    return result
 
 
 def _finish_promotion(lake: Lake, service: str, month: Month, run_id: str) -> None:
@@ -111,117 +107,106 @@ def _finish_promotion(lake: Lake, service: str, month: Month, run_id: str) -> No
         versions.promote(lake, service, month, candidate, run_id)
 
 
-def _roll_back(spark, lake: Lake, report: RunReport, month: Month, source, error: Exception) -> None:
+def _roll_back(ctx: JobContext, source: versions.BronzeFile, error: Exception) -> None:
     """Undo this run's commits (best effort: the record was never replaced, so readers are safe
     even when this fails, e.g. on a full disk; the next run retries it)."""
     try:
-        reconcile(spark, lake, "silver", report.service, month, report.run_id, only_own=True)
+        reconcile(ctx.spark, ctx.lake, "silver", ctx.service, ctx.month, ctx.run_id, only_own=True)
     except Exception as undo_error:  # noqa: BLE001 - the original error is the one to report
-        record_trace(f"rollback of run {report.run_id} deferred to the next run", undo_error)
+        record_trace(f"rollback of run {ctx.run_id} deferred to the next run", undo_error)
     if isinstance(error, REFUSALS):
-        versions.refuse(source, report.run_id, str(error).split(";")[0])
+        versions.refuse(source, ctx.run_id, str(error).split(";")[0])
 
 
-def _read_input(spark: SparkSession, lake: Lake, report: RunReport, source: versions.BronzeFile):
+def _read_input(ctx: JobContext, source: versions.BronzeFile):
     """The source file as Spark reads it. A gzip candidate is read through a copy that keeps its
     name: Hadoop picks the codec from the extension, and a version's name ends in its sha256."""
     if source.candidate and source.name.endswith(".gz"):
-        staged = join(lake.silver, "_staging", report.run_id, source.name)
+        staged = join(ctx.lake.silver, "_staging", ctx.run_id, source.name)
         copy_atomic(source.uri, staged)
-        return read_trip_file(spark, staged, source.name), staged
-    return read_trip_file(spark, source.uri, source.name), None
+        return read_trip_file(ctx.spark, staged, source.name), staged
+    return read_trip_file(ctx.spark, source.uri, source.name), None
 
 
-def _write_and_audit(
-    spark: SparkSession,
-    settings: Settings,
-    lake: Lake,
-    report: RunReport,
-    month: Month,
-    source: versions.BronzeFile,
-) -> MonthRecord:
-    trip_file, staged = _read_input(spark, lake, report, source)
+def _write_and_audit(ctx: JobContext, source: versions.BronzeFile) -> tuple[MonthRecord, Result]:
+    trip_file, staged = _read_input(ctx, source)
     try:
-        return _classify_and_write(spark, settings, lake, report, month, source, trip_file)
+        return _classify_and_write(ctx, source, trip_file)
     finally:
         if staged:
             remove(staged)
 
 
-def _classify_and_write(spark, settings, lake, report, month, source, trip_file) -> MonthRecord:
-    service, file_name = report.service, source.name
-    raw = trip_file.frame
-    mapping = map_columns([c for c in raw.columns if c != MALFORMED], service, file_name)
+def _classified(ctx: JobContext, source: versions.BronzeFile, trip_file) -> tuple[DataFrame, Result]:
+    """The month's rows with their reject reasons, after the checks that refuse the whole file."""
+    month, file_name, raw = ctx.month, source.name, trip_file.frame
+    mapping = map_columns([c for c in raw.columns if c != MALFORMED], ctx.service, file_name)
     check_source_types(raw.schema, mapping, trip_file.stored, file_name)
-    report.unexpected_columns = mapping.unexpected
-    normalised = normalise(raw, service, file_name, mapping, trip_file.stored)
-    report.rows_in, outside = month_fit(normalised, month)
+    normalised = normalise(raw, ctx.service, file_name, mapping, trip_file.stored)
+    rows, outside = month_fit(normalised, month)
     where = f"kept aside in {source.uri}" if source.candidate else "the current bronze file"
-    if report.rows_in == 0:
+    if rows == 0:
         raise BadSourceFile(
             f"{file_name}: the file has no rows; an empty month is never published over a full one "
             f"(nothing published changed; the file is {where})"
         )
-    if outside / report.rows_in > MISLABELED_FRACTION:
+    if outside / rows > MISLABELED_FRACTION:
         raise BadSourceFile(
-            f"{file_name}: {outside:,} of {report.rows_in:,} pickups fall outside {month}; "
+            f"{file_name}: {outside:,} of {rows:,} pickups fall outside {month}; "
             f"the file does not hold that month's trips (nothing published changed; the file is {where})"
         )
     # Classified once: the read, casts, hashes and the shuffle by trip_id run here, a single time;
-    # both writes below build on that shuffle's output (nothing cached: a 10M-row month cached in
+    # both writes build on that shuffle's output (nothing cached: a 10M-row month cached in
     # memory ran a 2 GB driver out of heap, and caching on disk cost more than it saved).
     classified = shuffled_once(normalised.transform(classify, month).withColumn("month", F.lit(str(month))))
+    found = Result(rows_in=rows, unexpected_columns=mapping.unexpected, source_sha256=source.sha256)
+    return classified, found
+
+
+def _classify_and_write(
+    ctx: JobContext, source: versions.BronzeFile, trip_file
+) -> tuple[MonthRecord, Result]:
+    classified, found = _classified(ctx, source, trip_file)
     is_rejected = F.size("reject_reasons") > 0
-    meta = commit_metadata(service, month, report.run_id, source_sha256=source.sha256)
-    versions_written = {}
-    for table, schema in (("quarantine", SILVER_QUARANTINE), ("trips", SILVER_TRIPS)):
-        ensure_table(spark, lake.table(table), schema, TRIP_STATS_COLUMNS)
     notable = classified.where(is_rejected | (F.size("cast_failed") > 0))
     notable, observation = counted(
         notable.select(*SILVER_QUARANTINE.fieldNames(), "cast_failed"), "notable", *tallies()
     )
-    quarantine = check_schema(notable.where(is_rejected).drop("cast_failed"), SILVER_QUARANTINE, "quarantine")
-    versions_written["quarantine"] = write_partition(
-        quarantine, lake.table("quarantine"), service, month, meta
+    quarantine = ctx.write(
+        notable.where(is_rejected).drop("cast_failed"), "quarantine", source_sha256=source.sha256
     )
-    report.rows_quarantined, report.reasons, report.cast_failures = observed_tallies(observation)
-    if report.rows_quarantined / report.rows_in > settings.max_reject_fraction:
-        raise _over_budget(
-            spark, lake, report, month, versions_written["quarantine"], settings.max_reject_fraction
-        )
-    trips, observation = counted(
-        check_schema(
-            classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames()), SILVER_TRIPS, "trips"
-        ),
-        "trips",
-    )
-    versions_written["trips"] = write_partition(trips, lake.table("trips"), service, month, meta)
-    report.rows_out = int(observation.get["rows"])
-    if report.rows_out + report.rows_quarantined != report.rows_in:
+    found.rows_quarantined, found.reasons, found.cast_failures = observed_tallies(observation)
+    if found.rows_quarantined / found.rows_in > ctx.settings.max_reject_fraction:
+        raise _over_budget(ctx, found, quarantine.version)
+    trips, observation = counted(classified.where(~is_rejected).select(*SILVER_TRIPS.fieldNames()), "trips")
+    trips_commit = ctx.write(trips, "trips", source_sha256=source.sha256)
+    found.rows_out = int(observation.get["rows"])
+    if found.rows_out + found.rows_quarantined != found.rows_in:
         raise ContractViolation(
-            f"{file_name}: {report.rows_in:,} rows read but {report.rows_out:,} in silver and "
-            f"{report.rows_quarantined:,} in quarantine; the two writes over the file disagree"
+            f"{source.name}: {found.rows_in:,} rows read but {found.rows_out:,} in silver and "
+            f"{found.rows_quarantined:,} in quarantine; the two writes over the file disagree",
+            result=found,
         )
-    report.outputs += [{"table": t, "uri": lake.table(t), "version": v} for t, v in versions_written.items()]
-    return MonthRecord(
-        "silver", service, str(month), report.run_id, source.sha256, file_name, versions_written
+    tables = {"quarantine": quarantine.version, "trips": trips_commit.version}
+    record = MonthRecord(
+        "silver", ctx.service, str(ctx.month), ctx.run_id, source.sha256, source.name, tables
     )
+    return record, found
 
 
-def _over_budget(
-    spark, lake: Lake, report: RunReport, month: Month, version: int, limit: float
-) -> NyctaxiError:
+def _over_budget(ctx: JobContext, found: Result, version: int) -> NyctaxiError:
     """Keep the refused run's rejected rows under silver `_rejected/` (for inspection, never read
     by a stage); the error names the top reasons and that place."""
-    kept = lake.rejected(report.service, month, report.run_id)
-    read_partition(spark, lake.table("quarantine"), report.service, month, version).write.mode(
-        "errorifexists"
-    ).parquet(spark_uri(kept))
-    top = sorted(report.reasons.items(), key=lambda kv: -kv[1])[:3]
-    share = report.rows_quarantined / report.rows_in
+    kept = ctx.lake.rejected(ctx.service, ctx.month, ctx.run_id)
+    ctx.catalog.read("quarantine", ctx.service, ctx.month, version).frame.write.mode("errorifexists").parquet(
+        spark_uri(kept)
+    )
+    top = sorted(found.reasons.items(), key=lambda kv: -kv[1])[:3]
+    share, limit = found.rows_quarantined / found.rows_in, ctx.settings.max_reject_fraction
     named = ", ".join(f"{code} {count:,}" for code, count in top if count)
     return RejectionBudgetExceeded(
-        f"{report.service} {report.month}: {share:.1%} of {report.rows_in:,} rows quarantined, over the "
+        f"{ctx.service} {ctx.month}: {share:.1%} of {found.rows_in:,} rows quarantined, over the "
         f"budget of {limit:.0%} (top reasons: {named}; a row may carry several); nothing published "
-        f"changed; the rejected rows are in {kept}"
+        f"changed; the rejected rows are in {kept}",
+        result=found,
     )

@@ -4,7 +4,7 @@ the same evaluation rows, one MLflow run, a registered version and the champion 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import partial, reduce
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -13,7 +13,8 @@ from xgboost.spark.utils import _get_max_num_concurrent_tasks
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument, MissingInput
-from nyctaxi.lake import Lake
+from nyctaxi.jobs import envelope
+from nyctaxi.jobs.envelope import JobContext, Result
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import LABEL, metrics, with_linear_baseline, with_median_baseline
 from nyctaxi.ml.features import filter_training_rows, model_vectors, zone_state
@@ -22,8 +23,7 @@ from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.ml.training import fit_booster
 from nyctaxi.ml.vectors import ZoneState
 from nyctaxi.months import Month
-from nyctaxi.publication import published_partition, published_version, read_record
-from nyctaxi.quality.report import RunReport, reporting
+from nyctaxi.quality.report import RunReport
 from nyctaxi.readers import read_zone_lookup
 
 PLOT_POINTS = 5_000  # evaluation trips drawn in the predicted-vs-actual plot
@@ -67,54 +67,40 @@ def task_slots(spark: SparkSession) -> int:
     return _get_max_num_concurrent_tasks(spark.sparkContext)
 
 
-def run(spark: SparkSession, settings: Settings, spec: TrainSpec) -> RunReport:
+def run(
+    spark: SparkSession,
+    settings: Settings,
+    service: str,
+    train_months: list[Month],
+    eval_month: Month,
+    sample_fraction: float = 1.0,
+    seed: int = 42,
+) -> RunReport:
+    spec = TrainSpec(service, train_months, eval_month, sample_fraction, seed)
     spec.check()
-    lake = Lake.from_settings(settings)
-    report = RunReport("train", spec.service, str(spec.eval_month), engine=spark.sparkContext.master)
-    with reporting(lake, report):
-        _train(spark, settings, lake, report, spec)
-    return report
+    return envelope.run("train", partial(_train, spec=spec), spark, settings, spec.service, spec.eval_month)
 
 
-def _read_months(spark: SparkSession, lake: Lake, service: str, months: list[Month]) -> DataFrame:
-    frames = [published_partition(spark, lake, "trip_features", service, month)[0] for month in months]
-    return reduce(DataFrame.unionByName, frames)
+def _read_months(ctx: JobContext, months: list[Month]) -> DataFrame:
+    return reduce(DataFrame.unionByName, [ctx.read("trip_features", month).frame for month in months])
 
 
-def _bronze_sha256(lake: Lake, service: str, month: Month) -> str | None:
-    """The sha256 of the bronze file the month's published gold was built from."""
-    record = read_record(lake, "gold", service, month)
-    return record.source_sha256 if record else None
-
-
-def _train(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, spec: TrainSpec) -> None:
+def _train(ctx: JobContext, spec: TrainSpec) -> Result:
     from nyctaxi.ml.tracking import log_training_run  # MLflow is imported only by jobs that use it
 
-    uri = lake.gold_table("trip_features")
-    months = [*spec.train_months, spec.eval_month]
-    report.inputs = [
-        {
-            "table": "trip_features",
-            "uri": uri,
-            "versions": {str(m): published_version(lake, "trip_features", spec.service, m) for m in months},
-        }
-    ]
-    report.inputs += [
-        {"month": str(m), "bronze_sha256": _bronze_sha256(lake, spec.service, m)} for m in months
-    ]
-    zones = zone_state(read_zone_lookup(spark, lake.zone_lookup()))
-    train = filter_training_rows(_read_months(spark, lake, spec.service, spec.train_months))
+    zones = zone_state(read_zone_lookup(ctx.spark, ctx.lake.zone_lookup()))
+    train = filter_training_rows(_read_months(ctx, spec.train_months))
     if spec.sample_fraction < 1.0:
         train = train.sample(fraction=spec.sample_fraction, seed=spec.seed)
-    rows = filter_training_rows(_read_months(spark, lake, spec.service, [spec.eval_month]))
+    rows = filter_training_rows(_read_months(ctx, [spec.eval_month]))
     train, rows = (df.persist(StorageLevel.MEMORY_AND_DISK) for df in (train, rows))
     try:
-        evaluation = _evaluate(spark, settings, spec, zones, train, rows)
+        evaluation = _evaluate(ctx.spark, ctx.settings, spec, zones, train, rows)
     finally:
         train.unpersist()
         rows.unpersist()
-    report.rows_in, report.rows_out = evaluation.train_rows, evaluation.results["model"]["rows"]
-    report.summary = log_training_run(settings, spec, evaluation, report.inputs)
+    summary = log_training_run(ctx.settings, spec, evaluation, ctx.inputs)
+    return Result(evaluation.train_rows, evaluation.results["model"]["rows"], summary=summary)
 
 
 def _evaluate(

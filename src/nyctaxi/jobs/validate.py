@@ -13,11 +13,12 @@ from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import MissingInput, ValidationFailed
-from nyctaxi.lake import Lake, write_bytes_atomic
+from nyctaxi.jobs import envelope
+from nyctaxi.jobs.envelope import JobContext, Result
+from nyctaxi.lake import write_bytes_atomic
 from nyctaxi.months import Month
-from nyctaxi.publication import published_partition
 from nyctaxi.quality import expectations as ex
-from nyctaxi.quality.report import RunReport, reporting, validation_html
+from nyctaxi.quality.report import RunReport, validation_html
 from nyctaxi.schemas import SILVER_TRIPS
 
 ROWS_PER_TASK = 1_000_000  # rows per partition while the expectations run
@@ -25,17 +26,7 @@ NULLABLE_SILVER = [f.name for f in SILVER_TRIPS.fields if f.name not in ex.SILVE
 
 
 def run(spark: SparkSession, settings: Settings, service: str, month: Month) -> RunReport:
-    lake = Lake.from_settings(settings)
-    report = RunReport("validate", service, str(month), engine=spark.sparkContext.master)
-    with reporting(lake, report):
-        _validate(spark, settings, lake, report, month)
-    return report
-
-
-def _published(spark: SparkSession, lake: Lake, report: RunReport, table: str, month: Month) -> DataFrame:
-    frame, version, _ = published_partition(spark, lake, table, report.service, month)
-    report.inputs.append({"table": table, "uri": lake.table(table), "version": version})
-    return frame
+    return envelope.run("validate", _validate, spark, settings, service, month)
 
 
 def _previous_months(month: Month, count: int) -> list[str]:
@@ -51,28 +42,25 @@ def _null_shares(df: DataFrame) -> dict[str, float | None]:
     return {c: row[c] for c in NULLABLE_SILVER}
 
 
-def _reference(spark: SparkSession, lake: Lake, service: str, months: list[str]) -> DataFrame:
+def _reference(ctx: JobContext, months: list[str]) -> DataFrame:
     """Silver trips of the previous months that are published, each as its record says."""
     frames = []
     for month in map(Month.parse, months):
         try:
-            frames.append(published_partition(spark, lake, "trips", service, month)[0])
+            frames.append(ctx.catalog.read("trips", ctx.service, month).frame)
         except MissingInput:
             continue
     if not frames:
-        return spark.createDataFrame([], SILVER_TRIPS)
+        return ctx.spark.createDataFrame([], SILVER_TRIPS)
     return reduce(DataFrame.unionByName, frames)
 
 
-def month_summary(
-    spark: SparkSession, settings: Settings, report: RunReport, frames: dict[str, DataFrame]
-) -> dict:
+def month_summary(ctx: JobContext, frames: dict[str, DataFrame]) -> dict:
     """The month-level facts the month expectations judge, and the reference they compare with."""
+    settings = ctx.settings
     counts = {name: frame.count() for name, frame in frames.items()}
-    previous = _previous_months(Month.parse(report.month), settings.volume_reference_months)
-    reference = _reference(spark, Lake.from_settings(settings), report.service, previous).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    previous = _previous_months(ctx.month, settings.volume_reference_months)
+    reference = _reference(ctx, previous).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         volumes = {row["month"]: row["count"] for row in reference.groupBy("month").count().collect()}
         reference_nulls = _null_shares(reference) if volumes else {}
@@ -102,9 +90,10 @@ def month_summary(
     return summary | {"_context": context}
 
 
-def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunReport, month: Month) -> None:
+def _validate(ctx: JobContext) -> Result:
+    settings, month = ctx.settings, ctx.month
     tables = ("trips", "quarantine", "trip_features", "zone_hourly")
-    frames = {name: _published(spark, lake, report, name, month) for name in tables}
+    frames = {name: ctx.read(name).frame for name in tables}
     for name in ("trips", "trip_features"):
         # pandera runs a Spark job per expectation (~100): few partitions keep each one cheap.
         tasks = max(1, math.ceil(frames[name].count() / ROWS_PER_TASK))
@@ -112,20 +101,21 @@ def _validate(spark: SparkSession, settings: Settings, lake: Lake, report: RunRe
     try:
         results = ex.evaluate(ex.silver_trips_schema(month), frames["trips"])
         results += ex.evaluate(ex.gold_features_schema(month), frames["trip_features"])
-        summary = month_summary(spark, settings, report, frames)
+        summary = month_summary(ctx, frames)
     finally:
         for frame in frames.values():
             frame.unpersist()
     schema = ex.month_schema(settings.max_reject_fraction, settings.volume_tolerance, NULLABLE_SILVER)
     results += ex.evaluate(schema, ex.month_frame(summary, schema))
     failed = [r for r in results if r["status"] == "failed"]
-    report.rows_in = report.rows_out = summary["silver_rows"]
-    report.summary = {"expectations": results, "failed": len(failed), "month": summary}
-    html_uri = lake.report("validate", report.service, month).removesuffix(".json") + ".html"
-    report.outputs.append({"report": "html", "uri": html_uri})
-    write_bytes_atomic(html_uri, validation_html(report).encode())
+    rows = summary["silver_rows"]
+    result = Result(rows, rows, summary={"expectations": results, "failed": len(failed), "month": summary})
+    html_uri = ctx.lake.report("validate", ctx.service, month).removesuffix(".json") + ".html"
+    ctx.made(report="html", uri=html_uri)
+    write_bytes_atomic(html_uri, validation_html(ctx.service, month, result.summary).encode())
     if failed:
-        raise ValidationFailed(failure_message(report.service, month, failed, summary))
+        raise ValidationFailed(failure_message(ctx.service, month, failed, summary), result=result)
+    return result
 
 
 def _explain(result: dict, summary: dict) -> str:

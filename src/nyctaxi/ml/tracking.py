@@ -39,6 +39,13 @@ def _flat_metrics(results: dict[str, dict[str, float]]) -> dict[str, float]:
     return {f"{who}_{name}": values[name] for who, values in results.items() for name in METRICS}
 
 
+def lineage(inputs: list[dict]) -> dict[str, str]:
+    """Tags naming, per month read, the gold version and the bronze file it was built from."""
+    months = [i for i in inputs if i.get("table") == "trip_features"]
+    tags = {f"bronze_sha256.{i['month']}": i["source_sha256"] or "unknown" for i in months}
+    return tags | {f"gold.trip_features.version.{i['month']}": str(i["version"]) for i in months}
+
+
 def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -> dict:
     """Log the run, register the model (``challenger``), apply the gate; returns the summary."""
     client = registry.connect(settings)
@@ -64,11 +71,7 @@ def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -
                 "spark_master": settings.spark_master,
             }
         )
-        lineage = {
-            f"bronze_sha256.{i['month']}": i["bronze_sha256"] or "unknown" for i in inputs if "month" in i
-        }
-        lineage.update({f"gold.trip_features.version.{m}": str(v) for m, v in inputs[0]["versions"].items()})
-        mlflow.set_tags({**lineage, **spec.tags})
+        mlflow.set_tags({**lineage(inputs), **spec.tags})
         mlflow.log_metrics(_flat_metrics(results))
         mlflow.log_figure(evaluation_figure(evaluation.sample, evaluation.by_hour, name), "evaluation.png")
         with tempfile.TemporaryDirectory() as folder:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from html import escape
 
 from nyctaxi.contract import REASON_CODES
-from nyctaxi.failures import explain
 from nyctaxi.lake import Lake, read_json, utc_now, write_json_atomic
 from nyctaxi.months import Month
 
@@ -55,23 +52,6 @@ def save_report(lake: Lake, report: RunReport) -> str:
     return uri
 
 
-@contextmanager
-def reporting(lake: Lake, report: RunReport) -> Iterator[RunReport]:
-    """Save ``report`` when the block ends: succeeded, or failed with the error as one line (then
-    raised as a NyctaxiError naming the log file that holds the full trace)."""
-    try:
-        yield report
-    except Exception as error:
-        explained = explain(error, report)
-        report.finish(explained)
-        save_report(lake, report)
-        if explained is error:
-            raise
-        raise explained from error
-    report.finish()
-    save_report(lake, report)
-
-
 def load_report(lake: Lake, stage: str, service: str, month: Month) -> dict:
     return read_json(lake.report(stage, service, month))
 
@@ -105,9 +85,8 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def validation_html(report: RunReport) -> str:
+def validation_html(service: str, month: Month, summary: dict) -> str:
     """A self-contained HTML page of a validation run: the verdict, then every expectation."""
-    summary = report.summary
     rows = "".join(
         f"<tr class='{escape(r['status'])}'><td>{escape(r['table'])}</td><td>{escape(str(r['column']))}</td>"
         f"<td>{escape(r['expectation'])}</td><td>{escape(r['status'])}</td><td>{escape(r['message'])}</td></tr>"
@@ -119,12 +98,12 @@ def validation_html(report: RunReport) -> str:
         if k != "_context"
     )
     verdict = f"{summary['failed']} failed" if summary["failed"] else "all passed"
-    title = f"validation {escape(report.service)} {escape(report.month)}: {verdict}"
+    title = f"validation {escape(service)} {month}: {verdict}"
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{title}</title><style>body{{font-family:sans-serif}}td,th{{padding:2px 8px}}"
         ".failed{background:#fdd}.passed{background:#efe}</style></head><body>"
-        f"<h1>{title}</h1><p>{len(summary['expectations'])} expectations, run at {escape(report.started_at)}</p>"
+        f"<h1>{title}</h1><p>{len(summary['expectations'])} expectations, run at {utc_now()}</p>"
         f"<h2>Month</h2><table>{facts}</table><h2>Expectations</h2>"
         "<table><tr><th>table</th><th>column</th><th>expectation</th><th>status</th><th>message</th></tr>"
         f"{rows}</table></body></html>\n"

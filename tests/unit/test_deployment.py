@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
+import sysconfig
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -18,11 +21,14 @@ from nyctaxi.config import PROJECT_ROOT, Settings
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SCHEMA = PROJECT_ROOT / "jars" / "tools" / "compose-spec.json"
 DOCKERFILES = {
-    name: PROJECT_ROOT / "docker" / f"Dockerfile.{name}" for name in ("spark", "airflow", "mlflow")
+    "project": PROJECT_ROOT / "docker" / "Dockerfile",
+    "mlflow": PROJECT_ROOT / "docker" / "Dockerfile.mlflow",
 }
+# Every service but the third-party servers runs the project image.
+THIRD_PARTY = {"postgres", "redis", "minio", "mlflow"}
 DAG = PROJECT_ROOT / "airflow" / "dags" / "nyc_taxi_etl_production_dag.py"
 DAG_VARIABLES = {
-    "NYCTAXI_HOME",
+    "NYCTAXI_HOME",  # the DAG's fallback for a checkout; the image sets the variables below
     "NYCTAXI_PYTHON",
     "NYCTAXI_SPARK_SUBMIT",
     "NYCTAXI_JARS_DIR",
@@ -113,39 +119,81 @@ def test_secrets_only_from_the_environment_and_named_in_env_example():
 
 
 def test_dockerfiles_build_from_official_images_with_existing_sources():
-    spark, airflow, mlflow = (DOCKERFILES[n].read_text() for n in ("spark", "airflow", "mlflow"))
+    project, mlflow = (DOCKERFILES[n].read_text() for n in ("project", "mlflow"))
     assert "ARG MLFLOW_IMAGE=ghcr.io/mlflow/mlflow:v3.17.2" in mlflow
     from importlib.metadata import version
 
     assert f"mlflow:v{version('mlflow')}" in mlflow, "the server runs the client's MLflow version"
-    assert "ARG SPARK_IMAGE=apache/spark:" in spark
+    assert "ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11" in project
     assert not any(
-        "bitnami" in line.lower()
-        for line in (spark + airflow).splitlines()
-        if line.startswith(("FROM", "ARG"))
+        "bitnami" in line.lower() for line in project.splitlines() if line.startswith(("FROM", "ARG"))
     )
-    assert "ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11" in airflow
-    for dockerfile in (spark, airflow):
-        for line in dockerfile.splitlines():
-            if line.startswith("COPY ") and "--from=" not in line:
-                sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
-                assert all((PROJECT_ROOT / s).exists() for s in sources), line
-    # the image's spark-submit path has the layout of pyspark inside a Python 3.11 venv
-    submit = re.search(r"NYCTAXI_SPARK_SUBMIT=(\S+)", airflow).group(1)
-    assert submit.endswith("/lib/python3.11/site-packages/pyspark/bin/spark-submit")
-    import pyspark
-
-    assert (Path(pyspark.__file__).parent / "bin" / "spark-submit").is_file()
+    for line in project.splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
+            assert all((PROJECT_ROOT / s).exists() for s in sources), line
 
 
-def test_the_images_use_the_local_setup_targets():
-    for target in (["venv", "VENV=/opt/nyctaxi/.venv", "EXTRAS=", "PYTHON=python3.11"], ["jars"]):
-        done = subprocess.run(["make", "-n", "-B", *target], cwd=PROJECT_ROOT, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    dry = subprocess.run(
-        ["make", "-n", "-B", "venv", "VENV=/opt/nyctaxi/.venv", "EXTRAS="],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert "pip install --quiet -c requirements.lock -e '.'" in dry and "/opt/nyctaxi/.venv/bin/pip" in dry
+def test_the_image_is_built_from_the_wheel_the_lock_and_the_jars():
+    project = DOCKERFILES["project"].read_text()
+    assert "RUN make jars" in project and "COPY jars/pom.xml" in project
+    assert "pip wheel --no-cache-dir --no-deps" in project
+    assert "pip install --no-cache-dir -c requirements.lock /opt/nyctaxi/dist/nyctaxi-*.whl" in project
+    done = subprocess.run(["make", "-n", "-B", "jars"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def _image_venv(dockerfile: str) -> str:
+    """The project venv's folder, as the Dockerfile creates it."""
+    return re.search(r"python -m venv (\S+)", dockerfile).group(1)
+
+
+def exists_in_image(path: str, dockerfile: str) -> bool:
+    """Whether the image the Dockerfile builds has ``path``, derived from what the Dockerfile does:
+    its venv (``bin/``: Python, pip and the package's console scripts; ``site-packages``: what the
+    lock installs, which this machine's venv has at the same relative path), the folders its COPY
+    and ``mkdir`` lines create."""
+    venv = _image_venv(dockerfile)
+    scripts = set(tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+    if path.startswith(f"{venv}/bin/"):
+        return path.removeprefix(f"{venv}/bin/") in {"python", "pip", *scripts}
+    packages = f"{venv}/lib/python3.11/site-packages/"
+    if path.startswith(packages):
+        return (Path(sysconfig.get_paths()["purelib"]) / path.removeprefix(packages)).exists()
+    copied = re.findall(r"^COPY --from=\S+ (?:--chown=\S+ )?\S+ (\S+)$", dockerfile, re.MULTILINE)
+    made = re.findall(r"mkdir -p (\S+)", dockerfile)
+    return any(path == folder or path.startswith(folder + "/") for folder in copied + made)
+
+
+def test_every_interpreter_and_program_path_exists_in_the_image_that_runs_it(compose):
+    """Executors run the driver's Python only if the worker's image has it: every /opt path a
+    service of the project image runs, and every path the image's environment names (the DAG's
+    NYCTAXI_PYTHON, the executors' PYSPARK_PYTHON …), exists in that image."""
+    dockerfile = DOCKERFILES["project"].read_text()
+    assert sys.version_info[:2] == (3, 11) and "-python3.11" in dockerfile, "venv layout is Python 3.11's"
+    services = compose["services"]
+    project = {name for name in services if name not in THIRD_PARTY}
+    assert {services[name]["image"] for name in project} == {"nyctaxi:latest"}
+    assert {services[name]["build"]["dockerfile"] for name in project} == {"docker/Dockerfile"}
+    named = []
+    for name in project:
+        service = services[name]
+        health = service.get("healthcheck", {}).get("test", [])
+        for part in [*service.get("entrypoint", []), *service.get("command", []), *health]:
+            named += [(name, p) for p in re.findall(r"/opt/\S+", str(part))]
+    environment = dict(re.findall(r"(\w+)=(/opt/\S+)", dockerfile))
+    named += [(f"ENV {key}", value) for key, value in environment.items()]
+    assert {"NYCTAXI_PYTHON", "PYSPARK_PYTHON", "NYCTAXI_SPARK_SUBMIT", "NYCTAXI_JARS_DIR"} <= set(
+        environment
+    )
+    assert (
+        "spark-worker",
+        f"{_image_venv(dockerfile)}/lib/python3.11/site-packages/pyspark/bin/spark-class",
+    ) in named
+    missing = [(who, path) for who, path in named if not exists_in_image(path, dockerfile)]
+    assert missing == []
+    # the DAG's interpreter and spark-submit come from that environment, not its checkout defaults
+    dag = DAG.read_text()
+    assert all(
+        re.search(rf'os\.environ\.get\(\s*"{key}"', dag) for key in ("NYCTAXI_PYTHON", "NYCTAXI_SPARK_SUBMIT")
+    )

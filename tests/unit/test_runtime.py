@@ -10,7 +10,7 @@ import pyspark
 from pyspark.sql import Window
 
 from nyctaxi.config import PROJECT_ROOT, Settings
-from nyctaxi.spark import jar_paths
+from nyctaxi.sparkconf import jar_paths
 
 
 def _jar_version(names: list[str], artifact: str) -> str:

@@ -1,0 +1,141 @@
+"""The jobs' commands, generated from the registry's typed options (`nyctaxi.jobs.JOBS`), and
+`nyctaxi submit`, which runs any of them through spark-submit."""
+
+from __future__ import annotations
+
+import inspect
+import shlex
+import subprocess
+from typing import Annotated
+
+import typer
+
+from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, app, handled, months_of
+from nyctaxi.config import Settings
+from nyctaxi.jobs import JOBS, Job
+from nyctaxi.months import Month, parse_service
+
+
+def run_stages(stages: list[str], service: str, wanted: list[Month]) -> list:
+    """Run ``stages`` month by month in one SparkSession; print a line per stage and month."""
+    from nyctaxi.spark import build_session
+
+    settings = Settings()
+    spark = build_session(settings, f"nyctaxi-{'-'.join(stages)}")
+    reports = []
+    for m in wanted:
+        for stage in stages:
+            report = JOBS[stage].start(spark, settings, service, {"month": m})
+            typer.echo(
+                f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}"
+            )
+            reports.append(report)
+    return reports
+
+
+def format_training(summary: dict) -> str:
+    lines = [f"{'':<18}{'RMSE':>8}{'MAE':>8}{'within 5 min':>14}"]
+    for who, values in summary["metrics"].items():
+        label = f"champion v{values['version']}" if who == "champion" else who.replace("_", " ")
+        lines.append(f"{label:<18}{values['rmse']:>8.3f}{values['mae']:>8.3f}{values['within_5_min']:>14.1%}")
+    alias = "champion" if summary["champion"] else "challenger"
+    lines.append(
+        f"{summary['model_name']} version {summary['model_version']}: {alias} ({summary['decision']})"
+    )
+    return "\n".join(lines)
+
+
+def _said(report) -> str:
+    """What a job's command prints when it succeeds, beyond the rows line of monthly jobs."""
+    summary = report.summary
+    if report.stage == "validate":
+        html = report.outputs[-1]["uri"]
+        return f"  {len(summary['expectations'])} expectations passed; report {html}"
+    if report.stage == "train":
+        return format_training(summary)
+    if report.stage == "score":
+        return (
+            f"score {report.service} {report.month}: {report.rows_out:,} trips scored with "
+            f"{summary['model_name']} version {summary['model_version']}"
+        )
+    if report.stage == "monitor":
+        return (
+            f"monitor {report.service} {report.month} vs {summary['reference']}: no alert; "
+            f"{len(summary['drifted_features'])} drifted feature(s) {summary['drifted_features']}, "
+            f"RMSE ratio {summary['errors']['ratio'] or float('nan'):.2f}; report {report.outputs[-1]['uri']}"
+        )
+    return ""
+
+
+def _job_command(job: Job) -> None:
+    """The job's command, its options from the registry (the ones spark-submit takes); a monthly
+    job also takes --months and runs them one after another in one session."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("service", keyword, annotation=ServiceOpt)]
+    if job.monthly:
+        params += [
+            inspect.Parameter("month", keyword, annotation=MonthOpt, default=None),
+            inspect.Parameter("months", keyword, annotation=MonthsOpt, default=None),
+        ]
+    for option in () if job.monthly else job.options:
+        if option.flag:  # --skip-missing is for the DAG: a user is told what is missing
+            continue
+        kind = str if option.required else str | None
+        default = inspect.Parameter.empty if option.required else None
+        shown = False if option.required or option.default is None else str(option.default)
+        annotation = Annotated[kind, typer.Option(option.switch, help=option.help, show_default=shown)]
+        params.append(inspect.Parameter(option.name, keyword, annotation=annotation, default=default))
+
+    def run_job(**values) -> None:
+        service = parse_service(values.pop("service"))
+        if job.monthly:
+            reports = run_stages([job.name], service, months_of(values["month"], values["months"]))
+        else:
+            from nyctaxi.spark import build_session
+
+            options = job.typed(values)  # a bad value fails here, before a JVM starts
+            settings = Settings()
+            reports = [job.start(build_session(settings, f"nyctaxi-{job.name}"), settings, service, options)]
+        for report in reports:
+            if said := _said(report):
+                typer.echo(said)
+
+    run_job.__signature__ = inspect.Signature(params)
+    run_job.__annotations__ = {p.name: p.annotation for p in params}
+    run_job.__doc__ = job.help
+    app.command(job.name)(handled(run_job, job.name))
+
+
+for _job in JOBS.values():
+    _job_command(_job)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@handled
+def submit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="JOB", help=f"one of: {', '.join(JOBS)}")],
+    service: ServiceOpt,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the spark-submit command, run nothing")
+    ] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="print the submission as JSON (the DAG's tasks)")
+    ] = False,
+) -> None:
+    """Run a job through spark-submit on NYCTAXI_SPARK_MASTER (any master URL); the job's own
+    options follow (e.g. --month 2025-01, or --train-months … --eval-month …)."""
+    from nyctaxi.jobs import job
+    from nyctaxi.sparkconf import submit_env, submit_plan
+
+    argv = ["--service", parse_service(service), *ctx.args]
+    try:
+        job(name).parse(argv)  # refuse bad options here, before a JVM starts
+    except SystemExit as exit_:
+        raise typer.Exit(2) from exit_
+    settings = Settings()
+    submission = submit_plan(settings, name, argv)
+    if plan or dry_run:
+        typer.echo(submission.to_json() if plan else shlex.join(submission.command(settings.spark_master)))
+        return
+    raise typer.Exit(subprocess.call(submission.command(settings.spark_master), env=submit_env()))

@@ -19,6 +19,7 @@ export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"   # 32 by d
 export NYCTAXI_HOME="$ROOT"
 export NYCTAXI_PYTHON="$ROOT/.venv/bin/python"
 export NYCTAXI_SPARK_SUBMIT="$ROOT/.venv/lib/python3.11/site-packages/pyspark/bin/spark-submit"
+export NYCTAXI_JARS_DIR="${NYCTAXI_JARS_DIR:-$ROOT/jars/lib}"
 export SPARK_LOCAL_IP=127.0.0.1
 # Spark master for the DAG's SparkSubmitOperators: the local cluster when it runs, else local mode.
 MASTER="${NYCTAXI_SPARK_MASTER:-local[*]}"

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from nyctaxi.config import PROJECT_ROOT, Settings
+from nyctaxi.config import Settings
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout under test
 SHARED_TLC = (PROJECT_ROOT.parent / "shared" / "data" / "tlc").resolve()
+JARS_DIR = str(PROJECT_ROOT / "jars" / "lib")
+# Settings' defaults are relative to the working folder; tests run jobs from many folders.
+os.environ.setdefault("NYCTAXI_JARS_DIR", JARS_DIR)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # network traffic in tests stays on 127.0.0.1
 
@@ -38,6 +42,7 @@ def make_settings(root: Path, **overrides) -> Settings:
         "http_backoff_s": 0.01,
         "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
         "mlflow_artifacts": str(root / "mlartifacts"),
+        "jars_dir": JARS_DIR,
     }
     return Settings(**{**values, **overrides})
 

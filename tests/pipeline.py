@@ -20,6 +20,7 @@ from tests.conftest import shared_file
 def settings_env(settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NYCTAXI_")}
     env.update(
+        NYCTAXI_JARS_DIR=settings.jars_dir,
         NYCTAXI_LAKE_BRONZE=settings.lake_bronze,
         NYCTAXI_LAKE_SILVER=settings.lake_silver,
         NYCTAXI_LAKE_GOLD=settings.lake_gold,

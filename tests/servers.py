@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from nyctaxi.config import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 
 S3PROXY_JAR = PROJECT_ROOT / "jars" / "tools" / "s3proxy-4.1.0-jar-with-dependencies.jar"
 

@@ -12,7 +12,6 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TLC_PUBLIC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _absolute_root(value: str) -> str:
@@ -37,7 +36,9 @@ class Settings(BaseSettings):
     # A 10M-row month (2015 yellow has ~12M) runs at 64 in a 2 GB driver; 8 was not re-measured
     # since preprocess stopped caching (with the in-memory cache, 8 and 64 both ran out of heap).
     spark_shuffle_partitions: int = Field(default=64, ge=1)
-    jars_dir: str = str(PROJECT_ROOT / "jars" / "lib")
+    # The Delta / hadoop-aws / AWS SDK jars (`make jars`); like every embedded default, relative to
+    # the working folder (a source checkout's root), made absolute.
+    jars_dir: str = "jars/lib"
     spark_executor_memory: str = "1g"
     cluster_host: str = "127.0.0.1"
     cluster_port: int = Field(default=7077, ge=0)
@@ -46,7 +47,7 @@ class Settings(BaseSettings):
     cluster_workers: int = Field(default=1, ge=1)
     cluster_worker_cores: int = Field(default=2, ge=1)  # per worker
     cluster_worker_memory: str = "2g"
-    cluster_run_dir: str = str(PROJECT_ROOT / ".run" / "cluster")
+    cluster_run_dir: str = ".run/cluster"  # `nyctaxi cluster up`'s pid files, logs and work folders
     log_dir: str = "logs"  # one log file per command: full traces and Spark's own log
     max_reject_fraction: float = Field(default=0.20, ge=0.0, le=1.0)
     s3_endpoint: str | None = None
@@ -82,7 +83,9 @@ class Settings(BaseSettings):
     drift_sample_rows: int = Field(default=50_000, ge=1_000)
     alert_webhook_url: str | None = None
 
-    @field_validator("lake_bronze", "lake_silver", "lake_gold", "mlflow_artifacts")
+    @field_validator(
+        "lake_bronze", "lake_silver", "lake_gold", "mlflow_artifacts", "jars_dir", "cluster_run_dir"
+    )
     @classmethod
     def _resolve_root(cls, value: str) -> str:
         return _absolute_root(value)

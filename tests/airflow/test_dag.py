@@ -16,13 +16,12 @@ import pyspark
 import pytest
 
 from nyctaxi import cluster
-from nyctaxi.config import PROJECT_ROOT
 from nyctaxi.jobs import JOBS
 from nyctaxi.lake import Lake, exists, read_json
 from nyctaxi.months import Month
 from nyctaxi.storage import create_buckets
 from nyctaxi.tables import table_version
-from tests.conftest import make_settings, shared_file
+from tests.conftest import JARS_DIR, PROJECT_ROOT, make_settings, shared_file
 from tests.expected import LINEAR_MARGIN, file_rows, silver_rows
 from tests.tables import assert_same_tables, fingerprint
 
@@ -41,6 +40,7 @@ def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, st
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__PARALLELISM="4",
         NYCTAXI_HOME=str(PROJECT_ROOT),
+        NYCTAXI_JARS_DIR=JARS_DIR,
         NYCTAXI_PYTHON=sys.executable,
         NYCTAXI_SPARK_SUBMIT=str(Path(pyspark.__file__).parent / "bin" / "spark-submit"),
         NYCTAXI_TASK_RETRIES="0",

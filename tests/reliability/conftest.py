@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nyctaxi.config import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 
 RELIABILITY_MD = PROJECT_ROOT / "RELIABILITY.md"
 HERE = Path(__file__).parent

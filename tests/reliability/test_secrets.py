@@ -9,7 +9,7 @@ import pytest
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings
 
-from nyctaxi.config import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 
 
 def tracked_files() -> list[str]:

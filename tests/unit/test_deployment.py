@@ -16,7 +16,8 @@ import jsonschema
 import pytest
 import yaml
 
-from nyctaxi.config import PROJECT_ROOT, Settings
+from nyctaxi.config import Settings
+from tests.conftest import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SCHEMA = PROJECT_ROOT / "jars" / "tools" / "compose-spec.json"

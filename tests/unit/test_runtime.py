@@ -9,8 +9,9 @@ from pathlib import Path
 import pyspark
 from pyspark.sql import Window
 
-from nyctaxi.config import PROJECT_ROOT, Settings
+from nyctaxi.config import Settings
 from nyctaxi.sparkconf import jar_paths
+from tests.conftest import PROJECT_ROOT
 
 
 def _jar_version(names: list[str], artifact: str) -> str:

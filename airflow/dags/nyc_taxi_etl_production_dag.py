@@ -108,18 +108,11 @@ with DAG(
     tags=["nyctaxi", "spark", "delta"],
 ) as dag:
 
-    @task.external_python(task_id="ingest", python=PYTHON, expect_airflow=False)
-    def ingest(service: str, month: str) -> dict:
-        """Download the month and the zone lookup into bronze (HTTP + manifests; no Spark)."""
-        from nyctaxi.config import Settings
-        from nyctaxi.ingest.bronze import ingest_month, ingest_zone_lookup
-        from nyctaxi.months import Month, parse_service
-
-        settings = Settings()
-        result = ingest_month(settings, parse_service(service), Month.parse(month))
-        ingest_zone_lookup(settings)
-        print(f"{service} {month}: {result.action} {result.uri} sha256={result.sha256}")
-        return {"uri": result.uri, "sha256": result.sha256, "action": result.action}
+    @task.bash(task_id="ingest")
+    def ingest(service: str, month: str) -> str:
+        """The registry's `ingest` job: the month and the zone lookup into bronze (HTTP + manifests;
+        no Spark), in the project's Python."""
+        return f"{PYTHON} -m nyctaxi.jobs ingest --service {service} --month {month}"
 
     @task.external_python(task_id="training_data", python=PYTHON, expect_airflow=False, skip_on_exit_code=99)
     def training_data(service: str, month: str) -> None:

@@ -12,6 +12,7 @@ import typer
 
 from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, app, handled, months_of
 from nyctaxi.config import Settings
+from nyctaxi.errors import InvalidArgument
 from nyctaxi.jobs import JOBS, Job
 from nyctaxi.months import Month, parse_service
 
@@ -107,7 +108,8 @@ def _job_command(job: Job) -> None:
 
 
 for _job in JOBS.values():
-    _job_command(_job)
+    if _job.spark:  # ingest's command (nyctaxi.cli.pipeline) also takes --months and --file
+        _job_command(_job)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -129,6 +131,10 @@ def submit(
     from nyctaxi.sparkconf import submit_env, submit_plan
 
     argv = ["--service", parse_service(service), *ctx.args]
+    if not job(name).spark:
+        raise InvalidArgument(
+            f"{name} runs no Spark: run `nyctaxi {name}` (or `python -m nyctaxi.jobs {name}`)"
+        )
     try:
         job(name).parse(argv)  # refuse bad options here, before a JVM starts
     except SystemExit as exit_:

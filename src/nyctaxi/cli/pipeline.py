@@ -10,6 +10,7 @@ from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, command, months_of
 from nyctaxi.cli.jobs import run_stages
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
+from nyctaxi.jobs import JOBS
 from nyctaxi.months import Month, parse_service
 
 
@@ -20,20 +21,17 @@ def ingest(
     months: MonthsOpt = None,
     file: Annotated[str | None, typer.Option(help="ingest this local file instead of the TLC source")] = None,
 ) -> None:
-    """Download monthly trip files (and the zone lookup) into bronze, with manifests."""
-    from nyctaxi.ingest.bronze import ingest_local_file, ingest_month, ingest_zone_lookup
-
+    """Download monthly trip files (and the zone lookup) into bronze, with manifests (the registry's
+    `ingest` job, month by month)."""
     service, wanted = parse_service(service), months_of(month, months)
     settings = Settings()
     if file and len(wanted) != 1:
         raise InvalidArgument("--file takes a single --month")
-    for m in wanted:
-        result = ingest_local_file(settings, file, service, m) if file else ingest_month(settings, service, m)
-        typer.echo(
-            f"{service} {m}: {result.action} {result.uri} ({result.size:,} bytes, sha256 {result.sha256[:12]}…)"
-        )
-    zones = ingest_zone_lookup(settings)
-    typer.echo(f"zone lookup: {zones.action} {zones.uri}")
+    # Each month's run also checks the zone lookup: the first says what changed, the rest "unchanged".
+    lines = [
+        JOBS["ingest"].start(None, settings, service, {"month": m, "file": file}).lines() for m in wanted
+    ]
+    typer.echo("\n".join([trips for trips, _ in lines] + [lines[0][1]]))
 
 
 @command

@@ -65,6 +65,7 @@ class Job:
     name: str
     help: str
     options: tuple[Option, ...] = (MONTH,)
+    spark: bool = True  # False: run(settings, service, **options), in any Python, no session
 
     @property
     def monthly(self) -> bool:
@@ -97,15 +98,23 @@ class Job:
             typed[option.name] = option.parse(value) if isinstance(value, str) else value
         return typed
 
-    def start(self, spark: SparkSession, settings: Settings, service: str, options: dict) -> RunReport:
+    def start(self, spark: SparkSession | None, settings: Settings, service: str, options: dict) -> RunReport:
         module = importlib.import_module(f"{__name__}.{self.name}")
         options = {k: v for k, v in options.items() if k != SKIP_MISSING.name}
+        if not self.spark:
+            return module.run(settings, service, **options)
         return module.run(spark, settings, service, **options)
 
 
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
+        Job(
+            "ingest",
+            "Download a monthly trip file (and the zone lookup) into bronze, with manifests.",
+            (MONTH, Option("file", "ingest this local file instead of the TLC source", str, None)),
+            spark=False,
+        ),
         Job("preprocess", "Bronze → silver `trips` + `quarantine` (contract §2–§3)."),
         Job("features", "Silver → gold `trip_features` + `zone_hourly` (contract §4)."),
         Job("validate", "The data expectations of a month over silver and gold (JSON + HTML report)."),
@@ -161,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         service, options = chosen.parse(argv[1:])
         settings = Settings()
         start(settings.log_dir, name)
+        if not chosen.spark:
+            print("\n".join(chosen.start(None, settings, service, options).lines()))
+            return 0
         from nyctaxi.spark import build_session
 
         spark = build_session(settings, f"nyctaxi-{name}-{service}")

@@ -33,10 +33,11 @@ def prefixes(spark, path: str):
     from nyctaxi.jobs.preprocess import counted, tallies
     from nyctaxi.readers import read_trip_file
     from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
+    from nyctaxi.storage import ObjectStore
     from nyctaxi.transform.normalise import MALFORMED, map_columns, normalise
     from nyctaxi.transform.rules import classify
 
-    trip_file = read_trip_file(spark, path, Path(path).name)
+    trip_file = read_trip_file(spark, ObjectStore(), path, Path(path).name)
     raw = trip_file.frame
     mapping = map_columns([c for c in raw.columns if c != MALFORMED], "yellow", Path(path).name)
     normalised = normalise(raw, "yellow", Path(path).name, mapping, trip_file.stored)

@@ -18,6 +18,7 @@ JARS_DIR = str(PROJECT_ROOT / "jars" / "lib")
 os.environ.setdefault("NYCTAXI_JARS_DIR", JARS_DIR)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # network traffic in tests stays on 127.0.0.1
+PYSPARK_PYTHON_AT_START = os.environ.get("PYSPARK_PYTHON")  # before any session is built
 
 
 def shared_file(name: str) -> Path:

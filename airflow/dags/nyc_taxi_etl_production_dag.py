@@ -120,12 +120,12 @@ with DAG(
         import sys
 
         from nyctaxi.config import Settings
-        from nyctaxi.lake import Lake, exists, read_json
+        from nyctaxi.lake import Lake
         from nyctaxi.months import Month
 
         lake = Lake.from_settings(Settings())
         report = lake.report("features", service, Month.parse(month))
-        if not exists(report) or read_json(report)["status"] != "succeeded":
+        if not lake.exists(report) or lake.read_json(report)["status"] != "succeeded":
             print(f"no gold {service} {month} to train on: model tasks skipped")
             sys.exit(99)
 

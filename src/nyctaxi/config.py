@@ -6,6 +6,7 @@ and never builds ``Settings()`` itself.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -89,3 +90,10 @@ class Settings(BaseSettings):
     @classmethod
     def _resolve_root(cls, value: str) -> str:
         return _absolute_root(value)
+
+
+def process_defaults() -> None:
+    """What an entry point (the CLI, a job's spark-submit entry, the serving app) sets for its own
+    process, never a library call: MLflow 3 reports usage to its vendor unless told not to, and
+    our processes talk only to the stores they are configured with (an explicit setting wins)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from nyctaxi import catalog
 from nyctaxi.errors import MissingInput
-from nyctaxi.lake import Lake, exists, read_json, utc_now, write_json_atomic
+from nyctaxi.lake import Lake, utc_now
 from nyctaxi.months import Month
 from nyctaxi.storage import spark_uri
 from nyctaxi.tables import COMMIT_CONFLICTS, commit_metadata, commits_since, read_partition, write_partition
@@ -51,13 +51,13 @@ class MonthRecord:
 
 def read_record(lake: Lake, layer: str, service: str, month: Month) -> MonthRecord | None:
     uri = lake.publication(layer, service, month)
-    return MonthRecord(**read_json(uri)) if exists(uri) else None
+    return MonthRecord(**lake.read_json(uri)) if lake.exists(uri) else None
 
 
 def publish(lake: Lake, record: MonthRecord) -> str:
     """The commit point of a run: one atomic replace of the month's record."""
     uri = lake.publication(record.layer, record.service, Month.parse(record.month))
-    write_json_atomic(uri, asdict(record))
+    lake.write_json_atomic(uri, asdict(record))
     return uri
 
 

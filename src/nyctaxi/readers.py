@@ -7,7 +7,6 @@ import csv
 import gzip
 from dataclasses import dataclass
 
-import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
@@ -17,7 +16,7 @@ from pyspark.sql import types as T
 
 from nyctaxi.errors import BadSourceFile
 from nyctaxi.schemas import ZONE_LOOKUP
-from nyctaxi.storage import python_uri, spark_uri
+from nyctaxi.storage import ObjectStore, spark_uri
 from nyctaxi.transform.normalise import MALFORMED, SourceTimestamps
 
 
@@ -32,9 +31,9 @@ def _first_line(error: Exception) -> str:
 PARQUET_MAGIC = b"PAR1"
 
 
-def check_parquet_magic(uri: str, name: str) -> None:
+def check_parquet_magic(store: ObjectStore, uri: str, name: str) -> None:
     """Refuse a file that is not Parquet before Spark does (with a JVM stack trace in its log)."""
-    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    fs, path = store.fs(uri)
     size = fs.size(path)
     with fs.open(path, "rb") as handle:
         head = handle.read(4)
@@ -52,8 +51,8 @@ class TripFile:
     stored: SourceTimestamps
 
 
-def _arrow_schema(uri: str, name: str) -> pa.Schema:
-    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+def _arrow_schema(store: ObjectStore, uri: str, name: str) -> pa.Schema:
+    fs, path = store.fs(uri)
     with fs.open(path, "rb") as handle:
         try:
             return pq.ParquetFile(handle).schema_arrow
@@ -71,9 +70,9 @@ def source_timestamps(schema: pa.Schema) -> SourceTimestamps:
     )
 
 
-def csv_header(uri: str, name: str) -> list[str]:
+def csv_header(store: ObjectStore, uri: str, name: str) -> list[str]:
     """The header of a CSV (or gzip CSV) file, read here so the reader gets an explicit schema."""
-    fs, path = fsspec.core.url_to_fs(python_uri(uri))
+    fs, path = store.fs(uri)
     with fs.open(path, "rb") as raw, gzip.open(raw) if name.endswith(".gz") else raw as handle:
         head = handle.read(1 << 16)  # not readline(limit): object-store files take no limit
     line = head.split(b"\n", 1)[0]
@@ -87,7 +86,7 @@ def csv_header(uri: str, name: str) -> list[str]:
     return [column.strip() for column in header]
 
 
-def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
+def read_trip_file(spark: SparkSession, store: ObjectStore, uri: str, name: str) -> TripFile:
     """A raw TLC file with its own schema; ``name`` (the original file name) says its format.
 
     CSV is read as text with an explicit schema from its header (never inferSchema), strictly:
@@ -95,13 +94,13 @@ def read_trip_file(spark: SparkSession, uri: str, name: str) -> TripFile:
     differs from the header's lands whole in MALFORMED instead of being shifted into columns.
     """
     if name.endswith(".parquet"):
-        check_parquet_magic(uri, name)
-        schema = _arrow_schema(uri, name)
+        check_parquet_magic(store, uri, name)
+        schema = _arrow_schema(store, uri, name)
         try:
             return TripFile(spark.read.parquet(spark_uri(uri)), source_timestamps(schema))
         except (PySparkException, Py4JJavaError) as error:
             raise BadSourceFile(f"{name}: not a readable Parquet file ({_first_line(error)})") from error
-    header = csv_header(uri, name)
+    header = csv_header(store, uri, name)
     schema = T.StructType([T.StructField(c, T.StringType()) for c in header + [MALFORMED]])
     frame = (
         spark.read.schema(schema)

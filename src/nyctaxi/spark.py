@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -30,17 +32,30 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         builder = builder.master(settings.spark_master).config(
             "spark.driver.memory", settings.spark_driver_memory
         )
-        # Python workers (pandas UDFs, XGBoost) run this virtualenv's interpreter, as under submit;
-        # PySpark reads only the environment variable, when the context starts.
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in classpath_conf(settings).items():
             builder = builder.config(key, value)
     for key, value in {**session_conf(settings), **s3a_conf(settings)}.items():
         builder = builder.config(key, value)
     route_engine_logs()
-    spark = builder.getOrCreate()
+    with _worker_python():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextmanager
+def _worker_python() -> Iterator[None]:
+    """Python workers (pandas UDFs, XGBoost) run this virtualenv's interpreter, as under submit.
+    PySpark reads it only from the ``PYSPARK_PYTHON`` variable, once, when the context starts:
+    it is set for that moment (unless the user chose one) and the environment is left as found."""
+    if "PYSPARK_PYTHON" in os.environ:
+        yield
+        return
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    try:
+        yield
+    finally:
+        del os.environ["PYSPARK_PYTHON"]
 
 
 def shuffled_once(df: DataFrame) -> DataFrame:

@@ -1,12 +1,13 @@
 """Object storage (S3 / MinIO) for the lake: which URI each client reads (Spark ``s3a://``, fsspec
 ``s3://`` for the same object), the Python-side client's options, buckets, and retries while a
-store is unreachable. Spark's s3a settings are in `nyctaxi.spark`."""
+store is unreachable. Spark's s3a settings are in `nyctaxi.sparkconf`."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import botocore.exceptions
@@ -39,26 +40,42 @@ def is_object_store(uri: str) -> bool:
     return uri.startswith(("s3://", "s3a://"))
 
 
-def configure_object_storage(settings: Settings) -> None:
-    """fsspec's defaults for ``s3://``: endpoint and path-style addressing from settings.
+@dataclass(frozen=True)
+class ObjectStore:
+    """How the Python side (fsspec) reaches the lake's files: local folders as they are, ``s3://``
+    at the configured endpoint with path-style addressing. Held by the Lake and passed down;
+    nothing process-wide (fsspec's global config) is touched.
 
-    Credentials are not passed: botocore reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+    Credentials are not held: botocore reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
     AWS_REGION from the environment, and nothing here has a default for them.
     """
-    options = {"config_kwargs": {"s3": {"addressing_style": "path"}}}
-    if settings.s3_endpoint:
-        options["endpoint_url"] = settings.s3_endpoint
-    fsspec.config.conf["s3"] = options
+
+    endpoint: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ObjectStore:
+        return cls(settings.s3_endpoint)
+
+    def options(self, uri: str) -> dict:
+        if not is_object_store(uri):
+            return {}
+        options = {"config_kwargs": {"s3": {"addressing_style": "path"}}}
+        return options | ({"endpoint_url": self.endpoint} if self.endpoint else {})
+
+    def fs(self, uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The filesystem holding ``uri`` and the path on it."""
+        target = python_uri(uri)
+        return fsspec.core.url_to_fs(target, **self.options(target))
 
 
-def create_buckets(roots: list[str]) -> list[str]:
+def create_buckets(store: ObjectStore, roots: list[str]) -> list[str]:
     """Create the bucket of every object-store root among ``roots`` (the lake's layers, MLflow's
     artifacts), idempotently; returns their names."""
     created = []
     for root in roots:
         if not is_object_store(root):
             continue
-        fs, path = fsspec.core.url_to_fs(python_uri(root))
+        fs, path = store.fs(root)
         bucket = path.split("/", 1)[0]
         with contextlib.suppress(FileExistsError):  # s3fs's name for BucketAlreadyOwnedByYou
             fs.call_s3("create_bucket", Bucket=bucket)

@@ -17,7 +17,7 @@ import pytest
 
 from nyctaxi import cluster
 from nyctaxi.jobs import JOBS
-from nyctaxi.lake import Lake, exists, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from nyctaxi.storage import create_buckets
 from nyctaxi.tables import table_version
@@ -224,7 +224,7 @@ def test_backfill_and_failure_on_cluster_and_s3(
 
     lake = Lake.from_settings(lake_settings)
     # what `nyctaxi storage init` / the compose bucket-init service do
-    create_buckets(list(lake.roots.values()))
+    create_buckets(lake.store, list(lake.roots.values()))
     jan, feb = Month.parse("2025-01"), Month.parse("2025-02")
     # `dags test <date>` triggers the run that is due at <date>: the one owning the month before.
     for date in ("2025-02-01", "2025-03-01"):  # a backfill of two consecutive months
@@ -236,33 +236,35 @@ def test_backfill_and_failure_on_cluster_and_s3(
         (jan, file_rows("green_tripdata_2025-01.parquet")),
         (feb, file_rows("green_tripdata_2025-02.parquet")),
     ):
-        pre = read_json(lake.report("preprocess", "green", month))
-        feat = read_json(lake.report("features", "green", month))
-        checked = read_json(lake.report("validate", "green", month))
+        pre = lake.read_json(lake.report("preprocess", "green", month))
+        feat = lake.read_json(lake.report("features", "green", month))
+        checked = lake.read_json(lake.report("validate", "green", month))
         assert (
             pre["status"] == feat["status"] == checked["status"] == "succeeded" and pre["rows_in"] == rows_in
         )
         assert checked["summary"]["failed"] == 0 and checked["engine"] == standalone.spark_master
         assert pre["engine"] == standalone.spark_master, "the job ran on the standalone cluster"
         assert fingerprint(spark, lake_settings, "trip_features", "green", month)[1] == pre["rows_out"]
-    assert read_json(lake.report("preprocess", "green", jan))["rows_out"] == silver_rows(
+    assert lake.read_json(lake.report("preprocess", "green", jan))["rows_out"] == silver_rows(
         "green_tripdata_2025-01.parquet"
     )
     # January: nothing earlier to train on: the model tasks were skipped (no report at all).
     # February: trained on January, evaluated on February → champion, scored, watched for drift.
-    assert not exists(lake.report("train", "green", jan)) and not exists(lake.report("score", "green", jan))
-    trained = read_json(lake.report("train", "green", feb))
+    assert not lake.exists(lake.report("train", "green", jan)) and not lake.exists(
+        lake.report("score", "green", jan)
+    )
+    trained = lake.read_json(lake.report("train", "green", feb))
     assert trained["status"] == "succeeded" and trained["summary"]["champion"] is True
     assert trained["summary"]["model_version"] == "1" and trained["engine"] == standalone.spark_master
     # trained on the cluster, the model still clears the bars of tests/integration/test_model.py
     metrics = trained["summary"]["metrics"]
     assert metrics["model"]["rmse"] < metrics["median_baseline"]["rmse"]
     assert metrics["model"]["rmse"] < LINEAR_MARGIN * metrics["linear_baseline"]["rmse"]
-    scored = read_json(lake.report("score", "green", feb))
+    scored = lake.read_json(lake.report("score", "green", feb))
     assert scored["summary"]["model_version"] == "1" and scored["rows_out"] == silver_rows(
         "green_tripdata_2025-02.parquet"
     )
-    watched = read_json(lake.report("monitor", "green", feb))
+    watched = lake.read_json(lake.report("monitor", "green", feb))
     assert watched["status"] == "succeeded" and watched["summary"]["reference"] == "2025-01"
     assert not watched["summary"]["alert"]
 
@@ -280,6 +282,6 @@ def test_backfill_and_failure_on_cluster_and_s3(
     assert "error: green_tripdata_2025-03.csv: required green columns missing" in output, output[-4000:]
     assert {t: table_version(spark, lake.table(t)) for t in tables} == versions, "silver and gold untouched"
     assert (
-        read_json(lake.report("preprocess", "green", Month.parse("2025-03"), failed=True))["status"]
+        lake.read_json(lake.report("preprocess", "green", Month.parse("2025-03"), failed=True))["status"]
         == "failed"
     )

@@ -191,7 +191,7 @@ def test_two_current_bronze_files_are_repaired_as_the_error_says(tmp_path):
     import pyarrow.parquet as pq
 
     from nyctaxi.ingest import versions
-    from nyctaxi.lake import Lake, read_json
+    from nyctaxi.lake import Lake
 
     source = tmp_path / "in" / "green_tripdata_2025-01.parquet"
     source.parent.mkdir()
@@ -215,5 +215,5 @@ def test_two_current_bronze_files_are_repaired_as_the_error_says(tmp_path):
     assert versions.current_names(lake, "green", jan) == ["green_tripdata_2025-01.parquet"]
     aside = [v for v in versions.versions(lake, "green", jan) if v.name == hand_copied.name]
     assert [v.manifest["status"] for v in aside] == ["superseded"], "the other file is kept in _versions/"
-    report = read_json(lake.report("preprocess", "green", jan))
+    report = lake.read_json(lake.report("preprocess", "green", jan))
     assert report["rows_in"] == 5_000 and report["inputs"][0]["file_name"] == "green_tripdata_2025-01.parquet"

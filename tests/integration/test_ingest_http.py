@@ -12,7 +12,7 @@ import pytest
 
 from nyctaxi.errors import BadSourceFile, DownloadFailed, SourceNotPublished
 from nyctaxi.ingest.bronze import ingest_month, ingest_zone_lookup
-from nyctaxi.lake import Lake, manifest_uri, read_json
+from nyctaxi.lake import Lake, manifest_uri
 from nyctaxi.months import Month
 from tests.conftest import make_settings, shared_file
 
@@ -94,7 +94,7 @@ def test_retries_5xx_then_lands_byte_exact_with_manifest(tlc, http_settings):
     assert result.action == "pending" and tlc.hits(TRIP_PATH) == 4
     with open(result.uri, "rb") as landed:
         assert landed.read() == tlc.files[TRIP_PATH]
-    manifest = read_json(manifest_uri(result.uri))
+    manifest = Lake.from_settings(http_settings).read_json(manifest_uri(result.uri))
     assert manifest["sha256"] == hashlib.sha256(tlc.files[TRIP_PATH]).hexdigest()
     assert manifest["size"] == len(tlc.files[TRIP_PATH])
     assert manifest["source_url"] == tlc.url + TRIP_PATH
@@ -148,14 +148,14 @@ def test_404_means_not_published_and_fails_fast(tlc, http_settings):
 
 def test_unchanged_is_a_no_op_and_a_changed_file_becomes_the_new_candidate(tlc, http_settings):
     first = ingest_month(http_settings, "green", MONTH)
-    fetched_at = read_json(manifest_uri(first.uri))["fetched_at"]
+    fetched_at = Lake.from_settings(http_settings).read_json(manifest_uri(first.uri))["fetched_at"]
     mtime = os.stat(first.uri).st_mtime_ns
 
     again = ingest_month(http_settings, "green", MONTH)
     assert again.action == "unchanged" and again.sha256 == first.sha256
     assert tlc.requests[-1][1].get("If-None-Match"), "the manifest's ETag makes the request conditional"
     assert os.stat(first.uri).st_mtime_ns == mtime
-    assert read_json(manifest_uri(first.uri))["fetched_at"] == fetched_at
+    assert Lake.from_settings(http_settings).read_json(manifest_uri(first.uri))["fetched_at"] == fetched_at
 
     tlc.files[TRIP_PATH] = shared_file(
         "green_tripdata_2025-02.parquet"
@@ -164,8 +164,10 @@ def test_unchanged_is_a_no_op_and_a_changed_file_becomes_the_new_candidate(tlc, 
     assert changed.action == "pending" and changed.sha256 != first.sha256
     with open(changed.uri, "rb") as landed:
         assert landed.read() == tlc.files[TRIP_PATH]
-    assert read_json(manifest_uri(changed.uri))["sha256"] == changed.sha256
-    assert read_json(manifest_uri(first.uri))["status"] == "superseded", "the older candidate is kept"
+    assert Lake.from_settings(http_settings).read_json(manifest_uri(changed.uri))["sha256"] == changed.sha256
+    assert Lake.from_settings(http_settings).read_json(manifest_uri(first.uri))["status"] == "superseded", (
+        "the older candidate is kept"
+    )
 
 
 def test_zone_lookup_lands_in_reference(tlc, http_settings):

@@ -9,6 +9,7 @@ versions (a path entry, so that venv's editable install of nyctaxi is not visibl
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from nyctaxi.tables import read_partition, table_version
 from tests.conftest import PROJECT_ROOT, SHARED_TLC, make_settings, shared_file
@@ -38,8 +39,16 @@ def installed(tmp_path_factory) -> Path:
     """A fresh venv with the wheel built from this checkout; returns its bin folder."""
     root = tmp_path_factory.mktemp("wheel")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root)}
+    # Built from a copy of what the wheel is made of: setuptools builds in the source tree's build/,
+    # whose leftovers (a deleted module) would otherwise end up in the next wheel.
+    source = root / "source"
+    shutil.copytree(
+        PROJECT_ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_ROOT / name, source / name)
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"),
-         str(PROJECT_ROOT)], root, env)  # fmt: skip
+         str(source)], root, env)  # fmt: skip
     [wheel] = (root / "dist").glob("nyctaxi-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "nyctaxi/log4j2.properties" in names and "nyctaxi/jobs/__main__.py" in names
@@ -80,7 +89,9 @@ def test_the_wheel_runs_the_pipeline_and_spark_submit_from_an_empty_folder(spark
             [str(installed / "nyctaxi"), "submit", job, *args], folder, {**env, "TZ": "America/New_York"}
         )
         assert f"{job} green 2025-01: succeeded" in said
-    report = read_json(Lake.from_settings(settings).report("features", "green", MONTH))
+    report = Lake.from_settings(settings).read_json(
+        Lake.from_settings(settings).report("features", "green", MONTH)
+    )
     assert report["engine"] == "local[2]" and report["status"] == "succeeded"
     uri = Lake.from_settings(settings).table("trip_features")
     gold = read_partition(spark, uri, "green", MONTH, table_version(spark, uri))

@@ -40,7 +40,7 @@ def test_model_beats_both_baselines_and_becomes_champion(trained):
     assert model["mae"] < linear["mae"] and model["within_5_min"] > linear["within_5_min"]
     assert first["champion"] and "champion" not in results  # the registry was empty
 
-    client = registry.connect(settings)
+    client = registry.ModelRegistry.from_settings(settings).client
     version = client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION)
     assert str(version.version) == first["model_version"] == "1"
     assert version.tags["gate.decision"] == "champion"
@@ -59,7 +59,7 @@ def test_weak_model_stays_challenger_and_champion_does_not_move(trained):
     assert weak["metrics"]["champion"]["rmse"] == pytest.approx(first["metrics"]["model"]["rmse"])
     assert weak["metrics"]["model"]["rmse"] > weak["metrics"]["champion"]["rmse"]
     assert "current champion" in weak["decision"]
-    client = registry.connect(settings)
+    client = registry.ModelRegistry.from_settings(settings).client
     assert str(client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version) == "1"
     challenger = client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHALLENGER)
     assert str(challenger.version) == weak["model_version"] == "2"
@@ -69,8 +69,8 @@ def test_weak_model_stays_challenger_and_champion_does_not_move(trained):
 
 def test_logged_model_loads_without_spark_and_predicts_request_rows(trained):
     settings, first, _ = trained
-    registry.connect(settings)
-    model = load_model(f"models:/{registry.MODEL_NAME}@{registry.CHAMPION}")
+    with registry.ModelRegistry.from_settings(settings).tracking():
+        model = load_model(f"models:/{registry.MODEL_NAME}@{registry.CHAMPION}")
     from nyctaxi.ml.tracking import INPUT_EXAMPLE
 
     minutes = model.predict(INPUT_EXAMPLE)
@@ -122,7 +122,7 @@ def test_spark_submit_local_reproduces_metrics(trained):
         command, env=submit_env(settings_env(settings)), capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    client = registry.connect(settings)
+    client = registry.ModelRegistry.from_settings(settings).client
     latest = max(client.search_model_versions(f"name='{registry.MODEL_NAME}'"), key=lambda v: int(v.version))
     rerun = client.get_run(latest.run_id).data.metrics
     for name in ("rmse", "mae", "within_5_min"):

@@ -16,7 +16,7 @@ from nyctaxi.contract import MODEL_FEATURES
 from nyctaxi.errors import DriftAlert
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, main, monitor, preprocess
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.ml import registry
 from nyctaxi.months import Month
 from tests.conftest import make_settings
@@ -34,11 +34,11 @@ def test_real_months_give_a_report_without_alert(spark, champion_lake):
     # February is the model's evaluation month: its error there is the logged one.
     assert summary["errors"]["ratio"] == pytest.approx(1.0, abs=1e-9)
     lake = Lake.from_settings(champion_lake)
-    saved = read_json(lake.report("monitor", "green", FEB))
+    saved = lake.read_json(lake.report("monitor", "green", FEB))
     assert saved["summary"]["model_version"] == "1"
     html = Path(saved["outputs"][-1]["uri"]).read_text()
     assert "<html" in html.lower() and "trip_distance" in html
-    client = registry.connect(champion_lake)
+    client = registry.ModelRegistry.from_settings(champion_lake).client
     runs = client.search_runs(
         [client.get_experiment_by_name(champion_lake.mlflow_experiment).experiment_id], "tags.kind = 'drift'"
     )
@@ -98,7 +98,9 @@ def test_shifted_month_raises_the_alert_and_the_webhook_gets_it(spark, shifted, 
     assert "trip_distance" in message and "prediction drifted" in message
     assert len(received) == 1 and received[0]["message"] == message
     assert received[0]["month"] == "2025-03" and received[0]["model_version"] == "1"
-    saved = read_json(Lake.from_settings(settings).report("monitor", "green", MAR, failed=True))
+    saved = Lake.from_settings(settings).read_json(
+        Lake.from_settings(settings).report("monitor", "green", MAR, failed=True)
+    )
     assert saved["status"] == "failed" and saved["summary"]["alert"] is True
     assert saved["summary"]["columns"]["trip_distance"]["drifted"] is True
 

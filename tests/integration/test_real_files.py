@@ -10,7 +10,7 @@ from nyctaxi.contract import REASON_CODES
 from nyctaxi.errors import BadSourceFile
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import preprocess
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month, service_month_of_file
 from nyctaxi.publication import published_partition
 from nyctaxi.schemas import SILVER_QUARANTINE, SILVER_TRIPS
@@ -99,7 +99,7 @@ def check_against_contract(spark, lake_settings, path, service: str, month_text:
         assert (profile[f"{column}_s"] or 0) == pytest.approx(total or 0, abs=0.011), column
     hours = tables["trips"].groupBy(F.hour("pickup_at").alias("h")).count().collect()
     assert {r["h"]: r["count"] for r in hours} == silver_hour_histogram(path, month_text), "wall clock"
-    saved = read_json(lake.report("preprocess", service, month))
+    saved = lake.read_json(lake.report("preprocess", service, month))
     assert saved["reasons"] == report.reasons and saved["status"] == "succeeded"
     return saved
 
@@ -129,5 +129,7 @@ def test_file_without_required_columns_is_refused_with_its_name(spark, tmp_path)
         "green_tripdata_2022-01_5cols.parquet: required green columns missing: fare_amount, total_amount"
         in str(error.value)
     )
-    report = read_json(Lake.from_settings(settings).report("preprocess", "green", month, failed=True))
+    report = Lake.from_settings(settings).read_json(
+        Lake.from_settings(settings).report("preprocess", "green", month, failed=True)
+    )
     assert report["status"] == "failed" and "fare_amount" in report["error"]

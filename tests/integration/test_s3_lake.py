@@ -4,11 +4,10 @@ tables equal those of a local-folder lake."""
 
 from __future__ import annotations
 
-import fsspec
 import pytest
 
 from nyctaxi.jobs import features, preprocess
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from tests.conftest import make_settings, shared_file
 from tests.pipeline import prepare
@@ -24,10 +23,10 @@ def test_pipeline_on_s3_equals_local(spark, s3_pipeline, tmp_path):
 
     lake = Lake.from_settings(s3)
     bronze = f"{lake.bronze_dir('green', MONTH)}/green_tripdata_2025-01.parquet"
-    with fsspec.open(bronze, "rb") as handle:
-        assert handle.read() == shared_file("green_tripdata_2025-01.parquet").read_bytes()
-    assert read_json(bronze + ".manifest.json")["sha256"].startswith("84f3a121")
-    report = read_json(lake.report("features", "green", MONTH))
+    fs, path = lake.store.fs(bronze)
+    assert fs.cat_file(path) == shared_file("green_tripdata_2025-01.parquet").read_bytes()
+    assert lake.read_json(bronze + ".manifest.json")["sha256"].startswith("84f3a121")
+    report = lake.read_json(lake.report("features", "green", MONTH))
     assert report["status"] == "succeeded" and report["outputs"][0]["uri"] == f"{s3.lake_gold}/trip_features"
 
     local = make_settings(tmp_path / "local")
@@ -59,6 +58,5 @@ def test_csv_header_is_read_from_an_object_store(s3_server, tmp_path):
         make_settings(tmp_path, lake_bronze="s3://csv-header", s3_endpoint=s3_server.endpoint)
     )
     uri = f"{lake.bronze}/green_tripdata_2025-03.csv"
-    with fsspec.open(uri, "wb") as handle:
-        handle.write(b"\xef\xbb\xbfVendorID, fare_amount\r\n1,2.5\r\n")
-    assert csv_header(uri, "green_tripdata_2025-03.csv") == ["VendorID", "fare_amount"]
+    lake.write_bytes_atomic(uri, b"\xef\xbb\xbfVendorID, fare_amount\r\n1,2.5\r\n")
+    assert csv_header(lake.store, uri, "green_tripdata_2025-03.csv") == ["VendorID", "fare_amount"]

@@ -176,7 +176,8 @@ def test_uvicorn_process_serves_and_picks_up_a_new_champion(served):
         [NYCTAXI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     url = f"http://127.0.0.1:{port}"
-    client = registry.connect(served)
+    models = registry.ModelRegistry.from_settings(served)
+    client = models.client
     try:
         _wait_ready(url, process)
         first = requests.post(f"{url}/v1/predict", json=TRIP, timeout=10).json()
@@ -192,7 +193,10 @@ def test_uvicorn_process_serves_and_picks_up_a_new_champion(served):
         ]
 
         current = client.get_model_version(registry.MODEL_NAME, "1")
-        second = client.create_model_version(registry.MODEL_NAME, current.source, run_id=current.run_id)
+        # MLflow resolves a logged model's source through the process-wide tracking URI (its own
+        # TODO in SqlAlchemyStore.create_model_version), so this runs inside the registry's scope.
+        with models.tracking():
+            second = client.create_model_version(registry.MODEL_NAME, current.source, run_id=current.run_id)
         client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, second.version)
         deadline = time.monotonic() + 30
         while requests.get(f"{url}/v1/model", timeout=5).json()["version"] != str(second.version):

@@ -15,7 +15,7 @@ from nyctaxi.contract import TRIP_STATS_COLUMNS
 from nyctaxi.errors import RejectionBudgetExceeded
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from nyctaxi.publication import read_record
 from nyctaxi.tables import read_partition, table_version
@@ -95,7 +95,7 @@ def test_rejection_budget_publishes_nothing_and_keeps_the_rejected_rows_aside(sp
     top = ", ".join(f"{code} {count:,}" for code, count in top_reasons(JAN_FILE))
     assert f"top reasons: {top};" in message
     lake = Lake.from_settings(settings)
-    report = read_json(lake.report("preprocess", "green", JAN, failed=True))
+    report = lake.read_json(lake.report("preprocess", "green", JAN, failed=True))
     assert (
         report["status"] == "failed"
         and report["rows_quarantined"] == expected["quarantined"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,7 +18,7 @@ from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.ingest.synthetic import INJECTED_CODES, SynthSpec, arrow_schema, write_synthetic
 from nyctaxi.jobs import preprocess
 from nyctaxi.months import Month
-from tests.conftest import make_settings
+from tests.conftest import PYSPARK_PYTHON_AT_START, make_settings
 from tests.integration.contract_reference import contract_counts
 
 
@@ -84,3 +86,11 @@ def test_injected_defects_are_caught_as_the_contract_says(spark, tmp_path, servi
     assert report.rows_out == reference["silver"] and report.rows_in == 100_000
     for code in INJECTED_CODES:  # every rule sees at least the rows aimed at it
         assert report.reasons[code] >= injected[code] == 400, code
+
+
+def test_python_workers_run_this_interpreter_and_the_environment_is_left_as_found(spark):
+    """The session's Python workers (pandas UDFs, XGBoost) run the driver's interpreter, and
+    building the session did not set PYSPARK_PYTHON for the rest of the process."""
+    workers = set(spark.sparkContext.parallelize(range(2), 2).map(lambda _: sys.executable).collect())
+    assert workers == {PYSPARK_PYTHON_AT_START or sys.executable}
+    assert os.environ.get("PYSPARK_PYTHON") == PYSPARK_PYTHON_AT_START

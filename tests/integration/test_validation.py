@@ -13,7 +13,7 @@ import pytest
 from nyctaxi.errors import ValidationFailed
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, main, preprocess, validate
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from tests.conftest import make_settings
 from tests.expected import silver_rows
@@ -29,7 +29,7 @@ def test_real_months_pass(spark, real_gold):
     for month in ("2025-01", "2025-02"):
         report = validate.run(spark, real_gold, "green", Month.parse(month))
         assert report.status == "succeeded" and report.summary["failed"] == 0
-        saved[month] = read_json(lake.report("validate", "green", Month.parse(month)))["summary"]
+        saved[month] = lake.read_json(lake.report("validate", "green", Month.parse(month)))["summary"]
         kinds = {e["expectation"].split("(")[0] for e in saved[month]["expectations"]}
         assert {"unique", "not null", "in_range", "within_month", "equal_to"} <= kinds
         assert len(saved[month]["expectations"]) > 100
@@ -75,7 +75,9 @@ def test_crafted_bad_month_fails_naming_each_problem(spark, bad_month):
     )
     assert "silver column vendor_id is 100% null, was 0% in the previous months" in message
 
-    saved = read_json(Lake.from_settings(bad_month).report("validate", "green", MAR, failed=True))
+    saved = Lake.from_settings(bad_month).read_json(
+        Lake.from_settings(bad_month).report("validate", "green", MAR, failed=True)
+    )
     assert saved["status"] == "failed" and saved["error"] == message
     failed = {e["column"] for e in saved["summary"]["expectations"] if e["status"] == "failed"}
     assert failed == {"volume_ratio", "null_share_increase__vendor_id"}

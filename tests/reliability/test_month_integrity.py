@@ -21,7 +21,7 @@ from nyctaxi.errors import BadSourceFile, NyctaxiError, RejectionBudgetExceeded,
 from nyctaxi.ingest import versions
 from nyctaxi.ingest.bronze import ingest_local_file
 from nyctaxi.jobs import features, preprocess
-from nyctaxi.lake import Lake, read_json
+from nyctaxi.lake import Lake
 from nyctaxi.months import Month
 from nyctaxi.publication import published_partition, read_record
 from tests.conftest import make_settings, shared_file
@@ -138,7 +138,7 @@ def test_a_refused_file_changes_nothing_published(
     assert kept and kept.manifest["status"] == "refused" and file_hash(kept.uri) == file_hash(path)
     if error is RejectionBudgetExceeded:
         rejected = message.rsplit("the rejected rows are in ", 1)[1]
-        failed = read_json(lake.report("preprocess", "green", MONTH, failed=True))
+        failed = lake.read_json(lake.report("preprocess", "green", MONTH, failed=True))
         assert spark.read.parquet(rejected).count() == failed["rows_quarantined"] > table.num_rows * 0.2
     for table_name in ("trips", "quarantine"):  # rolled back: the latest version shows it too
         latest = spark.read.format("delta").load(lake.table(table_name)).where("month = '2025-01'")

@@ -82,3 +82,43 @@ def test_importing_every_module_changes_nothing_in_the_process():
     assert "nyctaxi" in loaded["modules"] and "fastapi" in loaded["modules"], "every module was imported"
     assert loaded["environ"] == [], "os.environ changed by an import"
     assert "matplotlib.pyplot" not in loaded["modules"], "pyplot (a global plotting backend) loaded"
+
+
+def test_the_model_registry_sets_no_process_wide_mlflow_state(tmp_path):
+    """The registry object talks to its own store (a local SQLite twin here): creating the
+    experiment and logging a run inside ``tracking()`` leave MLflow's process-wide tracking and
+    registry URIs, and the environment, as they were."""
+    code = f"""
+import json, os, mlflow
+before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), dict(os.environ))
+from nyctaxi.ml.registry import ModelRegistry
+models = ModelRegistry("sqlite:///{tmp_path}/mlflow.db", "twin", "{tmp_path}/artifacts")
+with models.tracking(), mlflow.start_run(experiment_id=models.experiment_id()) as run:
+    mlflow.log_metric("rmse", 1.5)
+    inside = mlflow.get_tracking_uri()
+after = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), dict(os.environ))
+logged = models.client.get_run(run.info.run_id).data.metrics
+print(json.dumps({{"same": before == after, "inside": inside, "logged": logged}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"same": True, "inside": f"sqlite:///{tmp_path}/mlflow.db", "logged": {"rmse": 1.5}}
+
+
+def test_the_lake_sets_no_process_wide_object_store_options():
+    """The endpoint is held by the lake's ObjectStore and given to each filesystem it opens;
+    fsspec's process-wide config (what every other s3:// user in the process gets) is untouched."""
+    code = """
+import copy, json, fsspec
+before = copy.deepcopy(fsspec.config.conf)
+from nyctaxi.config import Settings
+from nyctaxi.lake import Lake
+lake = Lake.from_settings(Settings(lake_bronze="s3://bronze", s3_endpoint="http://127.0.0.1:9"))
+fs, path = lake.store.fs(lake.bronze_dir("green", __import__("nyctaxi.months").months.Month(2025, 1)))
+print(json.dumps({"same": fsspec.config.conf == before, "endpoint": fs.endpoint_url, "path": path}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"same": True, "endpoint": "http://127.0.0.1:9", "path": "bronze/green/2025"}

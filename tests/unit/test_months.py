@@ -41,14 +41,14 @@ def test_file_names_carry_service_and_month():
 def test_bronze_versions_of_a_month_ignore_the_other_months_of_its_year(tmp_path):
     """`_versions/` is the year's folder: February's candidate is not January's input."""
     from nyctaxi.ingest import versions
-    from nyctaxi.lake import Lake, write_bytes_atomic
+    from nyctaxi.lake import Lake
 
     lake = Lake(str(tmp_path / "bronze"), str(tmp_path / "silver"), str(tmp_path / "gold"))
     jan, feb = Month.parse("2025-01"), Month.parse("2025-02")
     for month, sha in ((jan, "a" * 64), (feb, "b" * 64)):
         name = f"green_tripdata_{month}.parquet"
         record = {"file_name": name, "sha256": sha, "size": 1}
-        versions.land_candidate(lake, "green", month, lambda uri: write_bytes_atomic(uri, b"x"), record)
+        versions.land_candidate(lake, "green", month, lambda uri: lake.write_bytes_atomic(uri, b"x"), record)
     assert versions.preprocess_input(lake, "green", jan).sha256 == "a" * 64
     assert versions.preprocess_input(lake, "green", feb).sha256 == "b" * 64
     assert [v.name for v in versions.versions(lake, "green", jan)] == ["green_tripdata_2025-01.parquet"]

@@ -1,6 +1,6 @@
 """`nyctaxi …` — the same jobs as spark-submit and the DAG, by name. Failures print one clear line.
 
-base: the app and how commands fail; jobs: the registry's jobs and `submit`; pipeline: ingest,
+base: the app and how commands fail; jobs: the registry's jobs and `submit`; pipeline:
 run, report, synth; admin: serve, cluster, storage.
 """
 

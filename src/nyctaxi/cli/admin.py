@@ -89,5 +89,6 @@ def storage_init() -> None:
     from nyctaxi.storage import create_buckets
 
     settings = Settings()
-    buckets = create_buckets([*Lake.from_settings(settings).roots.values(), settings.mlflow_artifacts])
+    lake = Lake.from_settings(settings)
+    buckets = create_buckets(lake.store, [*lake.roots.values(), settings.mlflow_artifacts])
     typer.echo("buckets ready: " + ", ".join(buckets) if buckets else "no layer root is on object storage")

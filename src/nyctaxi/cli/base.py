@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from nyctaxi.config import Settings
+from nyctaxi.config import Settings, process_defaults
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.months import Month, parse_month_range
 
@@ -69,5 +69,6 @@ def _main(
     from nyctaxi.logs import start
 
     _state["verbose"] = verbose
+    process_defaults()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     start(Settings().log_dir, ctx.invoked_subcommand or "nyctaxi")

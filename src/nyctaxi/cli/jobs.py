@@ -13,7 +13,7 @@ import typer
 from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, app, handled, months_of
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
-from nyctaxi.jobs import JOBS, Job
+from nyctaxi.jobs import JOBS, MONTH, Job
 from nyctaxi.months import Month, parse_service
 
 
@@ -48,6 +48,10 @@ def format_training(summary: dict) -> str:
 
 def _said(report) -> str:
     """What a job's command prints when it succeeds, beyond the rows line of monthly jobs."""
+    from nyctaxi.jobs.ingest import Ingested
+
+    if isinstance(report, Ingested):
+        return "\n".join(report.lines())
     summary = report.summary
     if report.stage == "validate":
         html = report.outputs[-1]["uri"]
@@ -68,17 +72,33 @@ def _said(report) -> str:
     return ""
 
 
-def _job_command(job: Job) -> None:
-    """The job's command, its options from the registry (the ones spark-submit takes); a monthly
-    job also takes --months and runs them one after another in one session."""
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("service", keyword, annotation=ServiceOpt)]
+def run_each(job: Job, service: str, options: dict, wanted: list[Month] | None) -> list:
+    """Run ``job`` once, or once per month of ``wanted`` (one SparkSession for all of them)."""
     if job.monthly:
+        return run_stages([job.name], service, wanted)
+    spark = None
+    settings = Settings()
+    if job.spark:
+        from nyctaxi.spark import build_session
+
+        spark = build_session(settings, f"nyctaxi-{job.name}")
+    if wanted is None:
+        return [job.start(spark, settings, service, options)]
+    return [job.start(spark, settings, service, {**options, "month": m}) for m in wanted]
+
+
+def _job_command(job: Job) -> None:
+    """The job's command, its options from the registry (the ones spark-submit takes); a job whose
+    first option is --month also takes --months and runs them one after another."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    per_month = job.options[:1] == (MONTH,)
+    params = [inspect.Parameter("service", keyword, annotation=ServiceOpt)]
+    if per_month:
         params += [
             inspect.Parameter("month", keyword, annotation=MonthOpt, default=None),
             inspect.Parameter("months", keyword, annotation=MonthsOpt, default=None),
         ]
-    for option in () if job.monthly else job.options:
+    for option in job.options[1:] if per_month else job.options:
         if option.flag:  # --skip-missing is for the DAG: a user is told what is missing
             continue
         kind = str if option.required else str | None
@@ -89,15 +109,12 @@ def _job_command(job: Job) -> None:
 
     def run_job(**values) -> None:
         service = parse_service(values.pop("service"))
-        if job.monthly:
-            reports = run_stages([job.name], service, months_of(values["month"], values["months"]))
-        else:
-            from nyctaxi.spark import build_session
-
-            options = job.typed(values)  # a bad value fails here, before a JVM starts
-            settings = Settings()
-            reports = [job.start(build_session(settings, f"nyctaxi-{job.name}"), settings, service, options)]
-        for report in reports:
+        wanted = months_of(values.pop("month"), values.pop("months")) if per_month else None
+        options = job.typed(values)  # a bad value fails here, before a JVM starts
+        for option in job.options:
+            if option.one_month and options[option.name] is not None and len(wanted) > 1:
+                raise InvalidArgument(f"{option.switch} takes a single --month")
+        for report in run_each(job, service, options, wanted):
             if said := _said(report):
                 typer.echo(said)
 
@@ -108,8 +125,7 @@ def _job_command(job: Job) -> None:
 
 
 for _job in JOBS.values():
-    if _job.spark:  # ingest's command (nyctaxi.cli.pipeline) also takes --months and --file
-        _job_command(_job)
+    _job_command(_job)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

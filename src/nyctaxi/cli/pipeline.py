@@ -1,4 +1,4 @@
-"""Commands over the lake as a whole: ingest, the pipeline in one go, reports, synthetic months."""
+"""Commands over the lake as a whole: the pipeline in one go, reports, synthetic months."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, command, months_of
-from nyctaxi.cli.jobs import run_stages
+from nyctaxi.cli.jobs import run_each, run_stages
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.jobs import JOBS
@@ -15,32 +15,14 @@ from nyctaxi.months import Month, parse_service
 
 
 @command
-def ingest(
-    service: ServiceOpt,
-    month: MonthOpt = None,
-    months: MonthsOpt = None,
-    file: Annotated[str | None, typer.Option(help="ingest this local file instead of the TLC source")] = None,
-) -> None:
-    """Download monthly trip files (and the zone lookup) into bronze, with manifests (the registry's
-    `ingest` job, month by month)."""
-    service, wanted = parse_service(service), months_of(month, months)
-    settings = Settings()
-    if file and len(wanted) != 1:
-        raise InvalidArgument("--file takes a single --month")
-    # Each month's run also checks the zone lookup: the first says what changed, the rest "unchanged".
-    lines = [
-        JOBS["ingest"].start(None, settings, service, {"month": m, "file": file}).lines() for m in wanted
-    ]
-    typer.echo("\n".join([trips for trips, _ in lines] + [lines[0][1]]))
-
-
-@command
 def run(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -> None:
     """The whole pipeline: ingest → preprocess → features, then a summary."""
     from nyctaxi.quality.report import format_report
 
-    ingest(service, month, months, None)
-    reports = run_stages(["preprocess", "features"], parse_service(service), months_of(month, months))
+    service, wanted = parse_service(service), months_of(month, months)
+    for landed in run_each(JOBS["ingest"], service, {"file": None}, wanted):
+        typer.echo("\n".join(landed.lines()))
+    reports = run_stages(["preprocess", "features"], service, wanted)
     typer.echo("")
     for report in reports:
         typer.echo(format_report(report.to_dict()))
@@ -55,14 +37,14 @@ def report(
     stage: Annotated[str | None, typer.Option(help="preprocess or features (default: both)")] = None,
 ) -> None:
     """Print the run reports of a (service, month) readably."""
-    from nyctaxi.lake import Lake, exists
+    from nyctaxi.lake import Lake
     from nyctaxi.quality.report import format_report, load_report
 
     service, wanted = parse_service(service), months_of(month, months)
     lake = Lake.from_settings(Settings())
     for m in wanted:
         for name in [stage] if stage else ["preprocess", "features"]:
-            if not exists(lake.report(name, service, m)):
+            if not lake.exists(lake.report(name, service, m)):
                 raise InvalidArgument(f"no {name} report for {service} {m} in {lake.gold}")
             typer.echo(format_report(load_report(lake, name, service, m)))
 

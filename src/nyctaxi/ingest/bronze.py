@@ -18,15 +18,7 @@ from nyctaxi.ingest import versions
 from nyctaxi.ingest.download import Fetched, fetch, sha256_of
 from nyctaxi.ingest.reference import check_zone_lookup
 from nyctaxi.ingest.sources import SourceFile, trip_source, zone_lookup_source
-from nyctaxi.lake import (
-    Lake,
-    exists,
-    join,
-    manifest_uri,
-    publish_file,
-    read_json,
-    write_json_atomic,
-)
+from nyctaxi.lake import Lake, join, manifest_uri
 from nyctaxi.months import Month, service_month_of_file
 from nyctaxi.storage import with_storage_retry
 
@@ -114,7 +106,7 @@ def _land_trip_file(settings: Settings, source: SourceFile, service: str, month:
         record = _manifest(source, fetched)
         action, uri = store(
             lambda: versions.land_candidate(
-                lake, service, month, lambda target: publish_file(fetched.path, target), record
+                lake, service, month, lambda target: lake.publish_file(fetched.path, target), record
             )
         )
     finally:
@@ -124,14 +116,14 @@ def _land_trip_file(settings: Settings, source: SourceFile, service: str, month:
     return IngestResult(uri, action, fetched.sha256, fetched.size)
 
 
-def _land_reference(settings: Settings, source: SourceFile, target: str) -> IngestResult:
+def _land_reference(settings: Settings, lake: Lake, source: SourceFile, target: str) -> IngestResult:
     """The zone lookup: validated like a trip file, replaced atomically when it changed."""
 
     def store(action):
         return with_storage_retry(settings.storage_retry_s, target, action)
 
     manifest = manifest_uri(target)
-    known = store(lambda: read_json(manifest) if exists(manifest) and exists(target) else None)
+    known = store(lambda: lake.read_json(manifest) if lake.exists(manifest) and lake.exists(target) else None)
     fetched = _fetch_verified(settings, source, _workdir(target), known)
     if fetched.path is None:
         return IngestResult(target, "unchanged", known["sha256"], known["size"])
@@ -139,11 +131,11 @@ def _land_reference(settings: Settings, source: SourceFile, target: str) -> Inge
         check_zone_lookup(fetched.path, source.name)
         if known and known.get("sha256") == fetched.sha256:
             return IngestResult(target, "unchanged", fetched.sha256, fetched.size)
-        store(lambda: publish_file(fetched.path, target))
+        store(lambda: lake.publish_file(fetched.path, target))
     finally:
         if os.path.exists(fetched.path):
             os.remove(fetched.path)
-    store(lambda: write_json_atomic(manifest, _manifest(source, fetched)))
+    store(lambda: lake.write_json_atomic(manifest, _manifest(source, fetched)))
     return IngestResult(target, "replaced" if known else "new", fetched.sha256, fetched.size)
 
 
@@ -154,7 +146,7 @@ def ingest_month(settings: Settings, service: str, month: Month) -> IngestResult
 
 def ingest_zone_lookup(settings: Settings) -> IngestResult:
     lake = Lake.from_settings(settings)
-    return _land_reference(settings, zone_lookup_source(settings.tlc_base_url), lake.zone_lookup())
+    return _land_reference(settings, lake, zone_lookup_source(settings.tlc_base_url), lake.zone_lookup())
 
 
 def ingest_local_file(settings: Settings, path: str, service: str, month: Month) -> IngestResult:

@@ -16,24 +16,9 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-import fsspec
-
 from nyctaxi.errors import MissingInput
-from nyctaxi.lake import (
-    MANIFEST_SUFFIX,
-    TRIP_FILE_EXTENSIONS,
-    Lake,
-    copy_atomic,
-    exists,
-    join,
-    manifest_uri,
-    read_json,
-    remove,
-    utc_now,
-    write_json_atomic,
-)
+from nyctaxi.lake import MANIFEST_SUFFIX, TRIP_FILE_EXTENSIONS, Lake, join, manifest_uri, utc_now
 from nyctaxi.months import Month
-from nyctaxi.storage import python_uri
 
 VERSIONS_DIR = "_versions"
 PENDING, ACCEPTED, REFUSED, SUPERSEDED = "pending", "accepted", "refused", "superseded"
@@ -72,8 +57,8 @@ def version_uri(lake: Lake, service: str, month: Month, name: str, sha256: str) 
     return join(versions_dir(lake, service, month), f"{name}.{sha256[:12]}")
 
 
-def _names(folder: str) -> list[str]:
-    fs, path = fsspec.core.url_to_fs(python_uri(folder))
+def _names(lake: Lake, folder: str) -> list[str]:
+    fs, path = lake.store.fs(folder)
     if not fs.exists(path):
         return []
     return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
@@ -81,7 +66,7 @@ def _names(folder: str) -> list[str]:
 
 def current_names(lake: Lake, service: str, month: Month) -> list[str]:
     pattern = trip_file_pattern(service, month)
-    return [n for n in _names(lake.bronze_dir(service, month)) if pattern.match(n)]
+    return [n for n in _names(lake, lake.bronze_dir(service, month)) if pattern.match(n)]
 
 
 def current_file(lake: Lake, service: str, month: Month) -> BronzeFile | None:
@@ -97,7 +82,7 @@ def current_file(lake: Lake, service: str, month: Month) -> BronzeFile | None:
     if not names:
         return None
     uri = join(lake.bronze_dir(service, month), names[0])
-    manifest = read_json(manifest_uri(uri)) if exists(manifest_uri(uri)) else {}
+    manifest = lake.read_json(manifest_uri(uri)) if lake.exists(manifest_uri(uri)) else {}
     return BronzeFile(uri, names[0], manifest, candidate=False)
 
 
@@ -107,11 +92,11 @@ def versions(lake: Lake, service: str, month: Month) -> list[BronzeFile]:
     folder = versions_dir(lake, service, month)
     pattern = trip_file_pattern(service, month)
     found = []
-    for name in _names(folder):
+    for name in _names(lake, folder):
         stored = name[: -len(MANIFEST_SUFFIX)]  # <original name>.<sha12>
         if not name.endswith(MANIFEST_SUFFIX) or not pattern.match(stored.rsplit(".", 1)[0]):
             continue
-        manifest = read_json(join(folder, name))
+        manifest = lake.read_json(join(folder, name))
         uri = join(folder, stored)
         found.append(BronzeFile(uri, manifest["file_name"], manifest, manifest.get("status") == PENDING))
     return sorted(found, key=lambda f: (f.manifest.get("status_at") or "", f.uri))
@@ -138,9 +123,9 @@ def preprocess_input(lake: Lake, service: str, month: Month) -> BronzeFile:
     )
 
 
-def _set_status(file: BronzeFile, status: str, **facts) -> dict:
+def _set_status(lake: Lake, file: BronzeFile, status: str, **facts) -> dict:
     manifest = {**file.manifest, "status": status, "status_at": utc_now(), **facts}
-    write_json_atomic(manifest_uri(file.uri), manifest)
+    lake.write_json_atomic(manifest_uri(file.uri), manifest)
     return manifest
 
 
@@ -153,13 +138,13 @@ def land_candidate(lake: Lake, service: str, month: Month, put, record: dict) ->
         if other.candidate and other.sha256 == record["sha256"]:
             return "unchanged", other.uri  # already waiting for preprocess
         if other.candidate:
-            _set_status(other, SUPERSEDED)
+            _set_status(lake, other, SUPERSEDED)
     if current is not None and current.sha256 == record["sha256"]:
         return "unchanged", current.uri
     uri = version_uri(lake, service, month, record["file_name"], record["sha256"])
-    if not exists(uri):
+    if not lake.exists(uri):
         put(uri)
-    write_json_atomic(manifest_uri(uri), {**record, "status": PENDING, "status_at": utc_now()})
+    lake.write_json_atomic(manifest_uri(uri), {**record, "status": PENDING, "status_at": utc_now()})
     return "pending", uri
 
 
@@ -180,34 +165,36 @@ def promote(lake: Lake, service: str, month: Month, accepted: BronzeFile, run_id
     _versions, where each is kept), then the candidate's own status."""
     folder = lake.bronze_dir(service, month)
     target = join(folder, accepted.name)
-    copy_atomic(accepted.uri, target)
+    lake.copy_atomic(accepted.uri, target)
     manifest = {k: v for k, v in accepted.manifest.items() if k not in ("status", "status_at")}
-    write_json_atomic(manifest_uri(target), {**manifest, "accepted_at": utc_now(), "accepted_by": run_id})
+    lake.write_json_atomic(
+        manifest_uri(target), {**manifest, "accepted_at": utc_now(), "accepted_by": run_id}
+    )
     for name in current_names(lake, service, month):
         if name != accepted.name:
             _set_aside(lake, service, month, join(folder, name))
-    _set_status(accepted, ACCEPTED, accepted_by=run_id)
+    _set_status(lake, accepted, ACCEPTED, accepted_by=run_id)
 
 
 def _set_aside(lake: Lake, service: str, month: Month, uri: str) -> None:
     """An earlier current file under another name (another extension): kept in _versions."""
-    manifest = read_json(manifest_uri(uri)) if exists(manifest_uri(uri)) else {}
+    manifest = lake.read_json(manifest_uri(uri)) if lake.exists(manifest_uri(uri)) else {}
     name = uri.rsplit("/", 1)[-1]
     sha = manifest.get("sha256") or "unknown00000"
     kept = version_uri(lake, service, month, name, sha)
-    if not exists(kept):
-        copy_atomic(uri, kept)
-    write_json_atomic(
+    if not lake.exists(kept):
+        lake.copy_atomic(uri, kept)
+    lake.write_json_atomic(
         manifest_uri(kept), {"file_name": name, **manifest, "status": SUPERSEDED, "status_at": utc_now()}
     )
-    remove(manifest_uri(uri))
-    remove(uri)
+    lake.remove(manifest_uri(uri))
+    lake.remove(uri)
 
 
-def refuse(file: BronzeFile, run_id: str, reason: str) -> None:
+def refuse(lake: Lake, file: BronzeFile, run_id: str, reason: str) -> None:
     """A candidate preprocess refused stays in _versions with the reason; the current file stays."""
     if file.candidate:
-        _set_status(file, REFUSED, refused_by=run_id, reason=reason)
+        _set_status(lake, file, REFUSED, refused_by=run_id, reason=reason)
 
 
 def find_version(lake: Lake, service: str, month: Month, sha256: str) -> BronzeFile | None:

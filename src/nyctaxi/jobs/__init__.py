@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nyctaxi.config import Settings
+from nyctaxi.config import Settings, process_defaults
 from nyctaxi.errors import InvalidArgument, MissingInput
 from nyctaxi.failures import error_line
 from nyctaxi.logs import start
@@ -37,6 +37,7 @@ class Option:
     parse: Callable[[str], Any] = str
     default: Any = REQUIRED
     flag: bool = False  # a switch (store_true)
+    one_month: bool = False  # given with --months, the CLI refuses it (e.g. one --file)
 
     @property
     def switch(self) -> str:
@@ -112,7 +113,10 @@ JOBS: dict[str, Job] = {
         Job(
             "ingest",
             "Download a monthly trip file (and the zone lookup) into bronze, with manifests.",
-            (MONTH, Option("file", "ingest this local file instead of the TLC source", str, None)),
+            (
+                MONTH,
+                Option("file", "ingest this local file instead of the TLC source", str, None, one_month=True),
+            ),
             spark=False,
         ),
         Job("preprocess", "Bronze → silver `trips` + `quarantine` (contract §2–§3)."),
@@ -168,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     skip_missing = SKIP_MISSING.switch in argv[1:]
     try:
         service, options = chosen.parse(argv[1:])
+        process_defaults()
         settings = Settings()
         start(settings.log_dir, name)
         if not chosen.spark:

@@ -9,7 +9,7 @@ from nyctaxi.errors import MissingInput
 from nyctaxi.holidays_calendar import federal_holidays
 from nyctaxi.jobs import envelope
 from nyctaxi.jobs.envelope import JobContext, Result
-from nyctaxi.lake import exists, manifest_uri, read_json
+from nyctaxi.lake import manifest_uri
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, reconcile
 from nyctaxi.quality.report import RunReport
@@ -35,10 +35,14 @@ def _features(ctx: JobContext) -> Result:
 def _write(ctx: JobContext) -> tuple[MonthRecord, Result]:
     service, month = ctx.service, ctx.month
     zones_uri = ctx.lake.zone_lookup()
-    if not exists(zones_uri):
+    if not ctx.lake.exists(zones_uri):
         raise MissingInput(f"zone lookup missing at {zones_uri}: run `nyctaxi ingest` first")
     trips = ctx.read("trips")
-    zones_sha = read_json(manifest_uri(zones_uri)).get("sha256") if exists(manifest_uri(zones_uri)) else None
+    zones_sha = (
+        ctx.lake.read_json(manifest_uri(zones_uri)).get("sha256")
+        if ctx.lake.exists(manifest_uri(zones_uri))
+        else None
+    )
     ctx.used(uri=zones_uri, sha256=zones_sha)
     silver_rows = trips.frame.count()  # a count reads no data columns (Parquet row counts)
     if silver_rows == 0:

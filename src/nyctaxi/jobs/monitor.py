@@ -15,7 +15,6 @@ from nyctaxi.config import Settings
 from nyctaxi.errors import DriftAlert, MissingInput
 from nyctaxi.jobs import envelope
 from nyctaxi.jobs.envelope import JobContext, Result
-from nyctaxi.lake import publish_file
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import metrics
 from nyctaxi.ml.features import model_vectors, training_rows
@@ -54,18 +53,18 @@ def _error(scored: DataFrame) -> float | None:
 
 def _monitor(ctx: JobContext, reference: Month | None) -> Result:
     from nyctaxi.jobs.score import resolve_version
-    from nyctaxi.ml.pyfunc import load_model
     from nyctaxi.monitoring.drift import Limits, drift_report, judge
 
     settings, current = ctx.settings, ctx.month
-    model_version = resolve_version(settings, None)
-    model = load_model(registry.model_uri(model_version))
+    models = registry.ModelRegistry.from_settings(settings)
+    model_version = resolve_version(models, None)
+    model = models.load(model_version)
     ctx.used(model=registry.MODEL_NAME, version=model_version)
     reference = reference or Month.parse(model.metadata["train_months"][-1])
     frames, errors = _compared(ctx, {"reference": reference, "current": current}, model)
     # The error to compare with is the model's own out-of-sample RMSE, logged when it was trained
     # (its error on the reference = training month is in-sample, hence optimistic).
-    errors["reference_rmse"] = _logged_rmse(settings, model_version)
+    errors["reference_rmse"] = _logged_rmse(models, model_version)
     limits = Limits(settings.drift_column_threshold, settings.drift_share_max, settings.drift_error_ratio_max)
     snapshot, columns = drift_report(frames["reference"], frames["current"], limits)
     summary, reasons = judge(columns, errors, limits)
@@ -75,8 +74,8 @@ def _monitor(ctx: JobContext, reference: Month | None) -> Result:
     with tempfile.TemporaryDirectory() as folder:
         html = os.path.join(folder, "drift.html")
         snapshot.save_html(html)
-        _log_to_mlflow(settings, ctx.service, current, summary, html)
-        publish_file(html, html_uri)
+        _log_to_mlflow(models, ctx.service, current, summary, html)
+        ctx.lake.publish_file(html, html_uri)
     ctx.made(report="html", uri=html_uri)
     if reasons:
         _alert(settings, ctx, result, reasons, html_uri)
@@ -110,20 +109,18 @@ def _alert(settings: Settings, ctx: JobContext, result: Result, reasons: list[st
     raise DriftAlert(message, result=result)
 
 
-def _logged_rmse(settings: Settings, model_version: str) -> float | None:
-    client = registry.connect(settings)
-    run_id = client.get_model_version(registry.MODEL_NAME, model_version).run_id
-    return client.get_run(run_id).data.metrics.get("model_rmse") if run_id else None
+def _logged_rmse(models: registry.ModelRegistry, model_version: str) -> float | None:
+    run_id = models.client.get_model_version(registry.MODEL_NAME, model_version).run_id
+    return models.client.get_run(run_id).data.metrics.get("model_rmse") if run_id else None
 
 
-def _log_to_mlflow(settings: Settings, service: str, month: Month, summary: dict, html: str) -> None:
+def _log_to_mlflow(
+    models: registry.ModelRegistry, service: str, month: Month, summary: dict, html: str
+) -> None:
     import mlflow
 
-    client = registry.connect(settings)
-    experiment = registry.use_experiment(client, settings)
-    with mlflow.start_run(
-        experiment_id=experiment, run_name=f"drift {service} {summary['reference']} → {month}"
-    ):
+    name = f"drift {service} {summary['reference']} → {month}"
+    with models.tracking(), mlflow.start_run(experiment_id=models.experiment_id(), run_name=name):
         mlflow.set_tags(
             {"kind": "drift", "model_version": summary["model_version"], "alert": str(summary["alert"])}
         )

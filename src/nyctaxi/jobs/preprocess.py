@@ -17,7 +17,7 @@ from nyctaxi.errors import BadSourceFile, ContractViolation, NyctaxiError, Rejec
 from nyctaxi.ingest import versions
 from nyctaxi.jobs import envelope
 from nyctaxi.jobs.envelope import JobContext, Result
-from nyctaxi.lake import Lake, copy_atomic, join, remove
+from nyctaxi.lake import Lake, join
 from nyctaxi.logs import record_trace
 from nyctaxi.months import Month
 from nyctaxi.publication import MonthRecord, publish, read_record, reconcile
@@ -115,7 +115,7 @@ def _roll_back(ctx: JobContext, source: versions.BronzeFile, error: Exception) -
     except Exception as undo_error:  # noqa: BLE001 - the original error is the one to report
         record_trace(f"rollback of run {ctx.run_id} deferred to the next run", undo_error)
     if isinstance(error, REFUSALS):
-        versions.refuse(source, ctx.run_id, str(error).split(";")[0])
+        versions.refuse(ctx.lake, source, ctx.run_id, str(error).split(";")[0])
 
 
 def _read_input(ctx: JobContext, source: versions.BronzeFile):
@@ -123,9 +123,9 @@ def _read_input(ctx: JobContext, source: versions.BronzeFile):
     name: Hadoop picks the codec from the extension, and a version's name ends in its sha256."""
     if source.candidate and source.name.endswith(".gz"):
         staged = join(ctx.lake.silver, "_staging", ctx.run_id, source.name)
-        copy_atomic(source.uri, staged)
-        return read_trip_file(ctx.spark, staged, source.name), staged
-    return read_trip_file(ctx.spark, source.uri, source.name), None
+        ctx.lake.copy_atomic(source.uri, staged)
+        return read_trip_file(ctx.spark, ctx.lake.store, staged, source.name), staged
+    return read_trip_file(ctx.spark, ctx.lake.store, source.uri, source.name), None
 
 
 def _write_and_audit(ctx: JobContext, source: versions.BronzeFile) -> tuple[MonthRecord, Result]:
@@ -134,7 +134,7 @@ def _write_and_audit(ctx: JobContext, source: versions.BronzeFile) -> tuple[Mont
         return _classify_and_write(ctx, source, trip_file)
     finally:
         if staged:
-            remove(staged)
+            ctx.lake.remove(staged)
 
 
 def _classified(ctx: JobContext, source: versions.BronzeFile, trip_file) -> tuple[DataFrame, Result]:

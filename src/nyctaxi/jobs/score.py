@@ -27,27 +27,25 @@ def run(
     )
 
 
-def resolve_version(settings: Settings, model_version: str | None) -> str:
-    client = registry.connect(settings)
+def resolve_version(models: registry.ModelRegistry, model_version: str | None) -> str:
     if model_version:
-        client.get_model_version(registry.MODEL_NAME, model_version)  # clear MLflow error if absent
+        models.client.get_model_version(registry.MODEL_NAME, model_version)  # clear MLflow error if absent
         return str(model_version)
-    champion = registry.version_by_alias(client, registry.CHAMPION)
+    champion = models.version_by_alias(registry.CHAMPION)
     if champion is None:
         raise MissingInput(
             f"no '{registry.CHAMPION}' version of model {registry.MODEL_NAME} at "
-            f"{settings.mlflow_tracking_uri}: run `nyctaxi train` first, or pass --model-version"
+            f"{models.tracking_uri}: run `nyctaxi train` first, or pass --model-version"
         )
     return str(champion.version)
 
 
 def _score(ctx: JobContext, model_version: str | None) -> Result:
-    from nyctaxi.ml.pyfunc import load_model
-
     service, month = ctx.service, ctx.month
     gold = ctx.read("trip_features")
-    model_version = resolve_version(ctx.settings, model_version)
-    model = load_model(registry.model_uri(model_version))
+    models = registry.ModelRegistry.from_settings(ctx.settings)
+    model_version = resolve_version(models, model_version)
+    model = models.load(model_version)
     ctx.used(model=registry.MODEL_NAME, version=model_version)
     rows_in = gold.frame.count()
     if rows_in == 0:

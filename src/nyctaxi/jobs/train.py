@@ -146,13 +146,11 @@ def _evaluate(
 
 def _champion_metrics(settings: Settings, rows: DataFrame) -> dict[str, float] | None:
     """The current champion on the same rows (with its own zone state), or None without one."""
-    from nyctaxi.ml.pyfunc import load_model
-
-    client = registry.connect(settings)
-    champion = registry.version_by_alias(client, registry.CHAMPION)
+    models = registry.ModelRegistry.from_settings(settings)
+    champion = models.version_by_alias(registry.CHAMPION)
     if champion is None:
         return None
-    model = load_model(registry.model_uri(champion.version))
+    model = models.load(champion.version)
     return metrics(with_predictions(model_vectors(rows, model.zones), model.booster)) | {
         "version": int(champion.version)
     }

@@ -15,7 +15,6 @@ from nyctaxi.config import Settings
 from nyctaxi.errors import MissingInput, ValidationFailed
 from nyctaxi.jobs import envelope
 from nyctaxi.jobs.envelope import JobContext, Result
-from nyctaxi.lake import write_bytes_atomic
 from nyctaxi.months import Month
 from nyctaxi.quality import expectations as ex
 from nyctaxi.quality.report import RunReport, validation_html
@@ -112,7 +111,7 @@ def _validate(ctx: JobContext) -> Result:
     result = Result(rows, rows, summary={"expectations": results, "failed": len(failed), "month": summary})
     html_uri = ctx.lake.report("validate", ctx.service, month).removesuffix(".json") + ".html"
     ctx.made(report="html", uri=html_uri)
-    write_bytes_atomic(html_uri, validation_html(ctx.service, month, result.summary).encode())
+    ctx.lake.write_bytes_atomic(html_uri, validation_html(ctx.service, month, result.summary).encode())
     if failed:
         raise ValidationFailed(failure_message(ctx.service, month, failed, summary), result=result)
     return result

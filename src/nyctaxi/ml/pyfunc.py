@@ -31,5 +31,5 @@ def signature() -> ModelSignature:
 
 
 def load_model(model_uri: str) -> TripDurationModel:
-    """The native model behind a registered pyfunc (``models:/name@alias`` or ``models:/name/3``)."""
+    """The native model behind a logged pyfunc (a local folder, or a URI of the active store)."""
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().model

@@ -6,10 +6,11 @@ it only when its RMSE beats both baselines and the current champion on the same 
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
-import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -39,36 +40,79 @@ def champion_gate(candidate: float, baselines: dict[str, float], champion: float
     return GateDecision(True, f"RMSE {candidate:.4f} beats both baselines{against}")
 
 
-def connect(settings: Settings) -> MlflowClient:
-    """Point MLflow at the configured store (embedded: a SQLite file under the working directory)."""
-    # MLflow 3 reports usage to its vendor unless told not to; our jobs talk only to the stores
-    # they are configured with. An explicit setting in the environment still wins.
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
-    return MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+@dataclass(frozen=True)
+class ModelRegistry:
+    """The MLflow tracking store and model registry of the settings, as an object that is passed
+    down (nothing process-wide is set: MLflow's fluent logging API is pointed at it only inside
+    :meth:`tracking`). Embedded default and tests: a local SQLite store and an artifact folder."""
+
+    tracking_uri: str
+    experiment: str
+    artifacts: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelRegistry:
+        return cls(settings.mlflow_tracking_uri, settings.mlflow_experiment, settings.mlflow_artifacts)
+
+    @cached_property
+    def client(self) -> MlflowClient:
+        return MlflowClient(self.tracking_uri, self.tracking_uri)
+
+    @contextmanager
+    def tracking(self) -> Iterator[MlflowClient]:
+        """MLflow's fluent API (``mlflow.start_run``, ``log_model``) writes to this store within the
+        block, and to whatever it wrote to before after it (MLflow's own scoped switch)."""
+        with _scoped_tracking_uri(self.tracking_uri):
+            yield self.client
+
+    def experiment_id(self) -> str:
+        """The experiment's id, creating it (with a local artifact folder for a local store) once."""
+        found = self.client.get_experiment_by_name(self.experiment)
+        if found is not None:
+            return found.experiment_id
+        local = self.tracking_uri.startswith(("sqlite:", "file:"))
+        location = f"file://{self.artifacts}" if local else None
+        try:
+            return self.client.create_experiment(self.experiment, artifact_location=location)
+        except MlflowException:  # created meanwhile by a concurrent run
+            return self.client.get_experiment_by_name(self.experiment).experiment_id
+
+    def version_by_alias(self, alias: str) -> ModelVersion | None:
+        try:
+            return self.client.get_model_version_by_alias(MODEL_NAME, alias)
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+
+    def load(self, version: str | int):
+        """The native model (``TripDurationModel``) of a registered version, read from this store
+        (``download_artifacts(registry_uri=…)`` still resolved ``models:/`` through the
+        process-wide registry, so the load runs inside :meth:`tracking`)."""
+        from nyctaxi.ml.pyfunc import load_model
+
+        with self.tracking():
+            return load_model(model_uri(version))
 
 
-def use_experiment(client: MlflowClient, settings: Settings) -> str:
-    """The experiment id, creating it (with a local artifact folder for a local store) once."""
-    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
-    if experiment is not None:
-        return experiment.experiment_id
-    local = settings.mlflow_tracking_uri.startswith(("sqlite:", "file:"))
-    location = f"file://{settings.mlflow_artifacts}" if local else None
+@contextmanager
+def _scoped_tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's own scoped switch of the fluent API's store (private in MLflow 3, so a release
+    without it falls back to the public setter, restoring what was set before)."""
     try:
-        return client.create_experiment(settings.mlflow_experiment, artifact_location=location)
-    except MlflowException:  # created meanwhile by a concurrent run
-        return client.get_experiment_by_name(settings.mlflow_experiment).experiment_id
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+    except ImportError:
+        import mlflow
 
-
-def version_by_alias(client: MlflowClient, alias: str) -> ModelVersion | None:
-    try:
-        return client.get_model_version_by_alias(MODEL_NAME, alias)
-    except MlflowException as error:
-        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
+        before = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(before)
+        return
+    with _use_tracking_uri(uri):
+        yield
 
 
 def model_uri(version: str | int) -> str:

@@ -48,8 +48,7 @@ def lineage(inputs: list[dict]) -> dict[str, str]:
 
 def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -> dict:
     """Log the run, register the model (``challenger``), apply the gate; returns the summary."""
-    client = registry.connect(settings)
-    experiment = registry.use_experiment(client, settings)
+    models = registry.ModelRegistry.from_settings(settings)
     results = evaluation.results
     decision = registry.champion_gate(
         results["model"]["rmse"],
@@ -57,7 +56,10 @@ def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -
         results["champion"]["rmse"] if "champion" in results else None,
     )
     name = f"{spec.service} {'+'.join(map(str, spec.train_months))} → {spec.eval_month}"
-    with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
+    with (
+        models.tracking() as client,
+        mlflow.start_run(experiment_id=models.experiment_id(), run_name=name) as run,
+    ):
         mlflow.log_params(
             {
                 **XGB_PARAMS,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from html import escape
 
 from nyctaxi.contract import REASON_CODES
-from nyctaxi.lake import Lake, read_json, utc_now, write_json_atomic
+from nyctaxi.lake import Lake, utc_now
 from nyctaxi.months import Month
 
 
@@ -48,12 +48,12 @@ def save_report(lake: Lake, report: RunReport) -> str:
     it (``….failed.json``), so the last succeeded report stays part of the published month."""
     month = Month.parse(report.month)
     uri = lake.report(report.stage, report.service, month, failed=report.status == "failed")
-    write_json_atomic(uri, report.to_dict())
+    lake.write_json_atomic(uri, report.to_dict())
     return uri
 
 
 def load_report(lake: Lake, stage: str, service: str, month: Month) -> dict:
-    return read_json(lake.report(stage, service, month))
+    return lake.read_json(lake.report(stage, service, month))
 
 
 def _n(value: int | None) -> str:

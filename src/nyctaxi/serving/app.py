@@ -25,7 +25,7 @@ from prometheus_client import (
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nyctaxi.config import Settings
+from nyctaxi.config import Settings, process_defaults
 from nyctaxi.serving.models import Batch, ModelInfo, Prediction, PredictRequest, PredictResponse
 from nyctaxi.serving.predictor import SMALL_REQUEST, Loaded, ModelNotLoaded, Predictor
 
@@ -206,6 +206,7 @@ def app_from_environment() -> FastAPI:
     if not logging.getLogger().handlers:  # a fresh worker process: access logs still go to stderr
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("nyctaxi.serving").setLevel(logging.INFO)
+    process_defaults()
     return create_app(Settings())
 
 

@@ -44,6 +44,7 @@ def request_frame(trips: list[Trip]) -> pd.DataFrame:
 class Predictor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.models = registry.ModelRegistry.from_settings(settings)
         self.alias = settings.serving_model_alias
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
@@ -58,8 +59,7 @@ class Predictor:
         A failure keeps the current model (if any) and is remembered for /ready."""
         with self._lock:
             try:
-                client = registry.connect(self.settings)
-                version = registry.version_by_alias(client, self.alias)
+                version = self.models.version_by_alias(self.alias)
                 if version is None:
                     raise ModelNotLoaded(
                         f"no '{self.alias}' version of {registry.MODEL_NAME} at {self.settings.mlflow_tracking_uri}: "
@@ -67,7 +67,7 @@ class Predictor:
                     )
                 if self._loaded and self._loaded.info.version == str(version.version):
                     return False
-                self._loaded = self._load(client, version)
+                self._loaded = self._load(version)
                 self.last_error = None
                 log.info("loaded %s version %s (%s)", registry.MODEL_NAME, version.version, self.alias)
                 return True
@@ -80,11 +80,9 @@ class Predictor:
                 log.warning("model not (re)loaded: %s", self.last_error)
                 return False
 
-    def _load(self, client, version) -> Loaded:
-        from nyctaxi.ml.pyfunc import load_model
-
-        model = load_model(registry.model_uri(version.version))
-        run = client.get_run(version.run_id) if version.run_id else None
+    def _load(self, version) -> Loaded:
+        model = self.models.load(version.version)
+        run = self.models.client.get_run(version.run_id) if version.run_id else None
         params = run.data.params if run else {}
         info = ModelInfo(
             name=registry.MODEL_NAME,

@@ -23,10 +23,12 @@ COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SCHEMA = PROJECT_ROOT / "jars" / "tools" / "compose-spec.json"
 DOCKERFILES = {
     "project": PROJECT_ROOT / "docker" / "Dockerfile",
-    "mlflow": PROJECT_ROOT / "docker" / "Dockerfile.mlflow",
+    **{
+        name: PROJECT_ROOT / "docker" / "local" / f"{name}.Dockerfile" for name in ("postgres", "redis", "s3")
+    },
 }
 # Every service but the third-party servers runs the project image.
-THIRD_PARTY = {"postgres", "redis", "minio", "mlflow"}
+THIRD_PARTY = {"postgres": "POSTGRES_IMAGE", "redis": "REDIS_IMAGE", "minio": "S3_IMAGE"}
 DAG = PROJECT_ROOT / "airflow" / "dags" / "nyc_taxi_etl_production_dag.py"
 DAG_VARIABLES = {
     "NYCTAXI_HOME",  # the DAG's fallback for a checkout; the image sets the variables below
@@ -53,7 +55,8 @@ def test_services_of_the_design_with_health_checks_and_order(compose):
     services = compose["services"]
     expected = {
         "postgres", "redis", "minio", "bucket-init", "spark-master", "spark-worker", "airflow-init",
-        "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker", "mlflow",
+        "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+        "airflow-worker", "mlflow",
         "serving",
     }  # fmt: skip
     assert set(services) == expected
@@ -70,10 +73,9 @@ def test_services_of_the_design_with_health_checks_and_order(compose):
 
 
 def test_ports_are_the_documented_ones(compose):
-    published = {
-        name: {int(p.split(":")[0]) for p in service.get("ports", [])}
-        for name, service in compose["services"].items()
-    }
+    ports = {name: service.get("ports", []) for name, service in compose["services"].items()}
+    assert all(p.startswith("127.0.0.1:") for published in ports.values() for p in published), ports
+    published = {name: {int(p.split(":")[1]) for p in given} for name, given in ports.items()}
     assert published["airflow-apiserver"] == {8080}
     assert published["spark-master"] == {8081, 7077}
     assert published["spark-worker"] == {8082}
@@ -115,38 +117,50 @@ def test_secrets_only_from_the_environment_and_named_in_env_example():
     assert all(line.endswith("=") for line in example if line and not line.startswith("#")), "names only"
     for key in ("PASSWORD", "SECRET", "FERNET"):
         for line in text.splitlines():
-            if key in line and ":" in line and not line.strip().startswith("#"):
+            name = line.split(":", 1)[0]
+            if (
+                key in line
+                and ":" in line
+                and not line.strip().startswith("#")
+                and not name.endswith("_FILE")
+            ):
                 assert "${" in line, f"a literal secret in docker-compose.yml: {line.strip()}"
 
 
-def test_dockerfiles_build_from_official_images_with_existing_sources():
-    project, mlflow = (DOCKERFILES[n].read_text() for n in ("project", "mlflow"))
-    assert "ARG MLFLOW_IMAGE=ghcr.io/mlflow/mlflow:v3.17.2" in mlflow
-    from importlib.metadata import version
-
-    assert f"mlflow:v{version('mlflow')}" in mlflow, "the server runs the client's MLflow version"
-    assert "ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11" in project
-    assert not any(
-        "bitnami" in line.lower() for line in project.splitlines() if line.startswith(("FROM", "ARG"))
-    )
-    for line in project.splitlines():
-        if line.startswith("COPY ") and "--from=" not in line:
-            sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
-            assert all((PROJECT_ROOT / s).exists() for s in sources), line
+def test_images_build_from_one_debian_base_with_existing_sources(compose):
+    """The project image and the third-party stand-ins all start from the same Debian base; the
+    compose file names third-party servers by image variables defaulting to the official images."""
+    for name, path in DOCKERFILES.items():
+        dockerfile = path.read_text()
+        assert "ARG BASE_IMAGE=debian:bookworm-slim" in dockerfile, name
+        assert re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)[0] == "${BASE_IMAGE}", name
+        context = PROJECT_ROOT if name == "project" else path.parent
+        for line in dockerfile.splitlines():
+            if line.startswith("COPY ") and "--from=" not in line:
+                sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
+                staged = {"s3proxy.jar"}  # copied in by scripts/stack.sh from `make tools`
+                assert all((context / s).exists() or s in staged for s in sources), (name, line)
+    for service, variable in THIRD_PARTY.items():
+        assert compose["services"][service]["image"].startswith(f"${{{variable}:-"), service
 
 
 def test_the_image_is_built_from_the_wheel_the_lock_and_the_jars():
     project = DOCKERFILES["project"].read_text()
-    assert "RUN make jars" in project and "COPY jars/pom.xml" in project
-    assert "pip wheel --no-cache-dir --no-deps" in project
-    assert "pip install --no-cache-dir -c requirements.lock /opt/nyctaxi/dist/nyctaxi-*.whl" in project
+    assert "COPY jars/lib /opt/nyctaxi/jars/lib" in project
+    assert "pip wheel --no-deps" in project
+    assert '-c requirements.lock "nyctaxi[stack] @ file://$wheel"' in project
+    assert "-c requirements-airflow.lock -r requirements-airflow.txt" in project
     done = subprocess.run(["make", "-n", "-B", "jars"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
 def _image_venv(dockerfile: str) -> str:
     """The project venv's folder, as the Dockerfile creates it."""
-    return re.search(r"python -m venv (\S+)", dockerfile).group(1)
+    return re.search(r"python3\.11 -m venv (/opt/nyctaxi/\S+)", dockerfile).group(1)
+
+
+def _airflow_venv(dockerfile: str) -> str:
+    return re.search(r"python3\.11 -m venv (/opt/airflow/\S+)", dockerfile).group(1)
 
 
 def exists_in_image(path: str, dockerfile: str) -> bool:
@@ -156,14 +170,21 @@ def exists_in_image(path: str, dockerfile: str) -> bool:
     and ``mkdir`` lines create."""
     venv = _image_venv(dockerfile)
     scripts = set(tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"])
-    if path.startswith(f"{venv}/bin/"):
-        return path.removeprefix(f"{venv}/bin/") in {"python", "pip", *scripts}
+    if path in (f"{venv}/bin", f"{_airflow_venv(dockerfile)}/bin"):
+        return True
+    if path.startswith(f"{venv}/bin/"):  # the package's scripts and those of what it installs
+        return path.removeprefix(f"{venv}/bin/") in {"python", "pip", "mlflow", *scripts}
+    if path.startswith(f"{_airflow_venv(dockerfile)}/bin/"):
+        return path.removeprefix(f"{_airflow_venv(dockerfile)}/bin/") in {"python", "pip", "airflow"}
     packages = f"{venv}/lib/python3.11/site-packages/"
     if path.startswith(packages):
         return (Path(sysconfig.get_paths()["purelib"]) / path.removeprefix(packages)).exists()
-    copied = re.findall(r"^COPY --from=\S+ (?:--chown=\S+ )?\S+ (\S+)$", dockerfile, re.MULTILINE)
-    made = re.findall(r"mkdir -p (\S+)", dockerfile)
-    return any(path == folder or path.startswith(folder + "/") for folder in copied + made)
+    copied = re.findall(r"^COPY (?:--\S+ )*\S+ (/\S+)$", dockerfile, re.MULTILINE)
+    made = [f for line in re.findall(r"mkdir -p ([^&\n]+)", dockerfile) for f in line.split()]
+    # a folder made or copied, something inside one, or a folder above one
+    return any(
+        path.startswith(folder + "/") or (folder + "/").startswith(path + "/") for folder in copied + made
+    )
 
 
 def test_every_interpreter_and_program_path_exists_in_the_image_that_runs_it(compose):
@@ -171,7 +192,9 @@ def test_every_interpreter_and_program_path_exists_in_the_image_that_runs_it(com
     service of the project image runs, and every path the image's environment names (the DAG's
     NYCTAXI_PYTHON, the executors' PYSPARK_PYTHON …), exists in that image."""
     dockerfile = DOCKERFILES["project"].read_text()
-    assert sys.version_info[:2] == (3, 11) and "-python3.11" in dockerfile, "venv layout is Python 3.11's"
+    assert sys.version_info[:2] == (3, 11) and "python3.11 -m venv" in dockerfile, (
+        "venv layout is Python 3.11's"
+    )
     services = compose["services"]
     project = {name for name in services if name not in THIRD_PARTY}
     assert {services[name]["image"] for name in project} == {"nyctaxi:latest"}
@@ -183,7 +206,12 @@ def test_every_interpreter_and_program_path_exists_in_the_image_that_runs_it(com
         for part in [*service.get("entrypoint", []), *service.get("command", []), *health]:
             named += [(name, p) for p in re.findall(r"/opt/\S+", str(part))]
     environment = dict(re.findall(r"(\w+)=(/opt/\S+)", dockerfile))
-    named += [(f"ENV {key}", value) for key, value in environment.items()]
+    named += [
+        (f"ENV {key}", path)
+        for key, value in environment.items()
+        for path in value.split(":")  # PATH's folders too
+        if path.startswith("/opt/")
+    ]
     assert {"NYCTAXI_PYTHON", "PYSPARK_PYTHON", "NYCTAXI_SPARK_SUBMIT", "NYCTAXI_JARS_DIR"} <= set(
         environment
     )
@@ -192,7 +220,7 @@ def test_every_interpreter_and_program_path_exists_in_the_image_that_runs_it(com
         f"{_image_venv(dockerfile)}/lib/python3.11/site-packages/pyspark/bin/spark-class",
     ) in named
     missing = [(who, path) for who, path in named if not exists_in_image(path, dockerfile)]
-    assert missing == []
+    assert missing == [], missing
     # the DAG's interpreter and spark-submit come from that environment, not its checkout defaults
     dag = DAG.read_text()
     assert all(

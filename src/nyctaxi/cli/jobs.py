@@ -46,7 +46,7 @@ def format_training(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _said(report) -> str:
+def said(report) -> str:
     """What a job's command prints when it succeeds, beyond the rows line of monthly jobs."""
     from nyctaxi.jobs.ingest import Ingested
 
@@ -115,8 +115,8 @@ def _job_command(job: Job) -> None:
             if option.one_month and options[option.name] is not None and len(wanted) > 1:
                 raise InvalidArgument(f"{option.switch} takes a single --month")
         for report in run_each(job, service, options, wanted):
-            if said := _said(report):
-                typer.echo(said)
+            if line := said(report):
+                typer.echo(line)
 
     run_job.__signature__ = inspect.Signature(params)
     run_job.__annotations__ = {p.name: p.annotation for p in params}

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, command, months_of
-from nyctaxi.cli.jobs import run_each, run_stages
+from nyctaxi.cli.jobs import run_each, run_stages, said
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.jobs import JOBS
@@ -21,7 +21,7 @@ def run(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -
 
     service, wanted = parse_service(service), months_of(month, months)
     for landed in run_each(JOBS["ingest"], service, {"file": None}, wanted):
-        typer.echo("\n".join(landed.lines()))
+        typer.echo(said(landed))
     reports = run_stages(["preprocess", "features"], service, wanted)
     typer.echo("")
     for report in reports:

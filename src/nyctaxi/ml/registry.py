@@ -62,7 +62,12 @@ class ModelRegistry:
     def tracking(self) -> Iterator[MlflowClient]:
         """MLflow's fluent API (``mlflow.start_run``, ``log_model``) writes to this store within the
         block, and to whatever it wrote to before after it (MLflow's own scoped switch)."""
-        with _scoped_tracking_uri(self.tracking_uri):
+        # Private in MLflow 3 (no public scoped switch): the pinned version has it, and the
+        # registry tests (tests/unit/test_imports.py, tests/integration/test_model.py) fail first if
+        # an upgrade drops it.
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+        with _use_tracking_uri(self.tracking_uri):
             yield self.client
 
     def experiment_id(self) -> str:
@@ -93,26 +98,6 @@ class ModelRegistry:
 
         with self.tracking():
             return load_model(model_uri(version))
-
-
-@contextmanager
-def _scoped_tracking_uri(uri: str) -> Iterator[None]:
-    """MLflow's own scoped switch of the fluent API's store (private in MLflow 3, so a release
-    without it falls back to the public setter, restoring what was set before)."""
-    try:
-        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-    except ImportError:
-        import mlflow
-
-        before = mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(uri)
-        try:
-            yield
-        finally:
-            mlflow.set_tracking_uri(before)
-        return
-    with _use_tracking_uri(uri):
-        yield
 
 
 def model_uri(version: str | int) -> str:

@@ -15,7 +15,7 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv airflow-venv jars tools run bench bench-tools bench-report test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
+.PHONY: help setup venv airflow-venv jars tools compose stack-up stack-down stack-images run bench bench-tools bench-report test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
 help:
 	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
 	@echo "make test   # lint + the whole test suite"
@@ -37,7 +37,13 @@ S3PROXY_VERSION := 4.1.0
 S3PROXY_JAR := jars/tools/s3proxy-$(S3PROXY_VERSION)-jar-with-dependencies.jar
 COMPOSE_GO_VERSION := v2.16.2
 COMPOSE_SCHEMA := jars/tools/compose-spec.json
-tools: $(S3PROXY_JAR) $(COMPOSE_SCHEMA)
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := jars/tools/bin/actionlint
+tools: $(S3PROXY_JAR) $(COMPOSE_SCHEMA) $(ACTIONLINT)
+# actionlint (GitHub Actions workflow linter) from its Go module; the suite lints .github/workflows.
+$(ACTIONLINT):
+	@command -v go >/dev/null || { echo "error: go not found; it installs actionlint"; exit 1; }
+	GOBIN=$(abspath jars/tools/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 $(S3PROXY_JAR): jars/pom.xml
 	mvn --batch-mode --quiet -Dstyle.color=never -f jars/pom.xml dependency:copy \
 	    -Dartifact=org.gaul:s3proxy:$(S3PROXY_VERSION):jar:jar-with-dependencies -DoutputDirectory=tools
@@ -49,6 +55,20 @@ $(COMPOSE_SCHEMA):
 	cp "$$(go mod download -json github.com/compose-spec/compose-go/v2@$(COMPOSE_GO_VERSION) \
 	    | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')/schema/compose-spec.json" $@
 	chmod 644 $@
+
+# Docker Compose v2, built from its Go module (the Docker CLI here has no compose plugin); it talks
+# to podman's Docker-compatible API (scripts/stack.sh).
+COMPOSE_VERSION := v2.40.3
+COMPOSE := jars/tools/bin/docker-compose
+compose: $(COMPOSE)
+$(COMPOSE):
+	@command -v go >/dev/null || { echo "error: go not found; it builds docker-compose"; exit 1; }
+	mkdir -p jars/tools/bin && rm -rf jars/tools/compose-src
+	cp -r "$$(go mod download -json github.com/docker/compose/v2@$(COMPOSE_VERSION) \
+	    | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')" jars/tools/compose-src
+	chmod -R u+w jars/tools/compose-src
+	cd jars/tools/compose-src && CGO_ENABLED=0 go build -trimpath -o $(abspath $(COMPOSE)) ./cmd
+	rm -rf jars/tools/compose-src
 
 # Airflow lives in its own virtualenv, as in production (its Spark provider installs
 # pyspark-client, which would clash with the project's pyspark).
@@ -114,6 +134,17 @@ airflow-up: setup airflow-venv
 
 airflow-down:
 	scripts/airflow-local.sh down
+
+# The production stack (docker-compose.yml) on podman: images, Compose, every service healthy.
+# STACK_FILES="-f extra.yml" adds override files (the stack test's TLC mirror).
+stack-images: jars tools
+	scripts/stack.sh images
+
+stack-up: jars tools compose
+	scripts/stack.sh up $(STACK_FILES)
+
+stack-down:
+	scripts/stack.sh down $(STACK_FILES)
 
 clean:
 	rm -rf lake .pytest_cache .ruff_cache spark-warehouse .bench

@@ -3,6 +3,14 @@
 #   scripts/stack.sh tools    podman + runc + debootstrap from Debian (root), the project's containers.conf
 #   scripts/stack.sh base     debian:bookworm-slim from Debian's mirror (debootstrap → podman import), once
 #   scripts/stack.sh images   the project image and the third-party stand-ins of docker/local, from that base
+#   scripts/stack.sh up [-f EXTRA.yml …]   docker-compose.yml itself (plus override files), every service healthy
+#   scripts/stack.sh down [--volumes]   stop it (--volumes also deletes the lake and the databases)
+#   scripts/stack.sh compose ARGS…   Docker Compose v2 against this stack (ps, logs, exec, kill …)
+# Compose v2 (`make compose`, from its Go module) talks to podman's Docker API on .run/stack/podman.sock.
+# Podman 4.3 runs healthchecks from systemd timers, and there is no systemd here: while the stack is
+# up, a loop runs `podman healthcheck run` for its containers (compose's `service_healthy` needs it).
+# Secrets: .run/stack/env, generated once with random values (never in git); the third-party images
+# are the docker/local stand-ins unless POSTGRES_IMAGE / REDIS_IMAGE / S3_IMAGE are set.
 # Podman reads .run/stack/containers.conf (runc: crun fails on this machine's cgroups; ulimits
 # the Docker API's defaults would exceed). Build layers are podman's own cache between runs.
 set -euo pipefail
@@ -14,6 +22,11 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE=docker.io/library/debian:bookworm-slim
 CA=${BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 S3PROXY_JAR=jars/tools/s3proxy-4.1.0-jar-with-dependencies.jar
+SOCK="$RUN_DIR/podman.sock"
+ENV_FILE="$RUN_DIR/env"
+COMPOSE_BIN="$ROOT/jars/tools/bin/docker-compose"
+PROJECT=nyctaxi
+export DOCKER_HOST="unix://$SOCK"
 
 conf() {
   mkdir -p "$RUN_DIR"
@@ -52,14 +65,106 @@ images() {
   make jars tools >/dev/null
   local secret=()
   [[ -f $CA ]] && secret=(--secret "id=ca,src=$CA")
-  podman build "${secret[@]}" -f docker/Dockerfile -t nyctaxi:latest .
+  # Tagged under docker.io/library too: the Docker API resolves compose's `nyctaxi:latest` there.
+  podman build "${secret[@]}" -f docker/Dockerfile -t nyctaxi:latest -t docker.io/library/nyctaxi:latest .
   cp "$S3PROXY_JAR" docker/local/s3proxy.jar
   for name in postgres redis s3; do
     podman build -f "docker/local/$name.Dockerfile" -t "nyctaxi-local/$name:latest" docker/local
   done
 }
 
-case "${1:-}" in
-  tools | base | images) "$1" ;;
-  *) echo "usage: $0 tools|base|images" >&2; exit 2 ;;
+# podman's Docker-compatible API, for Compose.
+service() {
+  if curl -fs --unix-socket "$SOCK" http://podman/_ping >/dev/null 2>&1; then return; fi
+  rm -f "$SOCK"
+  nohup podman system service --time=0 "unix://$SOCK" >"$RUN_DIR/podman-service.log" 2>&1 &
+  echo $! >"$RUN_DIR/podman-service.pid"
+  for _ in $(seq 100); do
+    curl -fs --unix-socket "$SOCK" http://podman/_ping >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  echo "error: podman system service did not answer on $SOCK (see $RUN_DIR/podman-service.log)" >&2
+  exit 1
+}
+
+secrets() {
+  [[ -f $ENV_FILE ]] && return
+  (umask 077 && python3 - >"$ENV_FILE") <<'PY'
+import base64, secrets
+token = lambda: secrets.token_urlsafe(24)
+print(f"""MINIO_ROOT_USER=nyctaxi
+MINIO_ROOT_PASSWORD={token()}
+POSTGRES_USER=nyctaxi
+POSTGRES_PASSWORD={token()}
+POSTGRES_DB=airflow
+AIRFLOW__CORE__FERNET_KEY={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}
+AIRFLOW__API_AUTH__JWT_SECRET={token()}
+AIRFLOW_ADMIN_PASSWORD={token()}""")
+PY
+}
+
+compose() {
+  secrets
+  POSTGRES_IMAGE=${POSTGRES_IMAGE:-localhost/nyctaxi-local/postgres:latest} \
+  REDIS_IMAGE=${REDIS_IMAGE:-localhost/nyctaxi-local/redis:latest} \
+  S3_IMAGE=${S3_IMAGE:-localhost/nyctaxi-local/s3:latest} \
+    "$COMPOSE_BIN" --project-name "$PROJECT" --env-file "$ENV_FILE" --file docker-compose.yml "${STACK_FILES[@]}" "$@"
+}
+
+# `podman healthcheck run` for every container of the stack, every few seconds, in parallel.
+health_loop() {
+  while true; do
+    for id in $(podman ps -q --filter "label=com.docker.compose.project=$PROJECT"); do
+      timeout 60 podman healthcheck run "$id" >/dev/null 2>&1 &
+    done
+    wait
+    sleep 3
+  done
+}
+
+# Every service running and healthy, the one-shot ones exited 0; fails at once on a one-shot's error.
+wait_healthy() {
+  local deadline=$((SECONDS + ${STACK_TIMEOUT:-900})) services rc
+  services=$(compose config --services | tr '\n' ' ')
+  while ((SECONDS < deadline)); do
+    rc=0
+    compose ps --all --format json | python3 "$ROOT/scripts/stack_health.py" $services || rc=$?
+    ((rc == 0)) && return
+    ((rc == 2)) && { compose ps --all; exit 1; }
+    sleep 3
+  done
+  compose ps --all
+  echo "error: the stack was not healthy after ${STACK_TIMEOUT:-900} s" >&2
+  exit 1
+}
+
+up() {
+  [[ -x $COMPOSE_BIN ]] || make compose >/dev/null
+  images
+  service
+  if ! { [[ -f $RUN_DIR/health.pid ]] && kill -0 "$(cat "$RUN_DIR/health.pid")" 2>/dev/null; }; then
+    health_loop >/dev/null 2>&1 &
+    echo $! >"$RUN_DIR/health.pid"
+  fi
+  compose up --detach --no-build
+  wait_healthy
+  compose ps
+}
+
+down() {
+  curl -fs --unix-socket "$SOCK" http://podman/_ping >/dev/null 2>&1 && compose down "$@"
+  for name in health podman-service; do
+    [[ -f $RUN_DIR/$name.pid ]] && { kill "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true; rm -f "$RUN_DIR/$name.pid"; }
+  done
+}
+
+command=${1:-}
+shift || true
+STACK_FILES=()
+while [[ ${1:-} == -f ]]; do STACK_FILES+=(--file "$2"); shift 2; done
+case "$command" in
+  tools | base | images | up) "$command" ;;
+  down) down "$@" ;;
+  compose) service && compose "$@" ;;
+  *) echo "usage: $0 tools|base|images|up [-f FILE]…|down|compose ARGS…" >&2; exit 2 ;;
 esac

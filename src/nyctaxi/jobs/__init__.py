@@ -180,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from nyctaxi.spark import build_session
 
-        spark = build_session(settings, f"nyctaxi-{name}-{service}")
+        # Named as the DAG's --name (the month the job writes): the Spark UI tells runs apart.
+        month = next((value for value in options.values() if isinstance(value, Month)), None)
+        spark = build_session(settings, "-".join(map(str, filter(None, ("nyctaxi", name, service, month)))))
         report = chosen.start(spark, settings, service, options)
     except MissingInput as error:
         if skip_missing:

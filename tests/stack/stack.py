@@ -1,0 +1,188 @@
+"""The production stack (docker-compose.yml under podman, scripts/stack.sh) as the tests drive it:
+Compose commands, the Airflow REST API (JWT from the simple auth manager), the lake on the stack's
+S3 server and the MLflow server, all reached on 127.0.0.1 through the ports compose publishes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from nyctaxi.config import Settings
+from nyctaxi.lake import Lake
+from nyctaxi.months import Month
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_SH = ROOT / "scripts" / "stack.sh"
+ENV_FILE = ROOT / ".run" / "stack" / "env"
+MIRROR_FILE = Path(__file__).with_name("tlc-mirror.yml")
+DAG_ID = "nyc_taxi_etl_production"
+AIRFLOW = "http://127.0.0.1:8080"
+S3 = "http://127.0.0.1:9000"
+MLFLOW = "http://127.0.0.1:5000"
+SERVING = "http://127.0.0.1:8000"
+SPARK_MASTER_UI = "http://127.0.0.1:8081"
+# The lake as the stack's services name it (compose's x-lake-env), for its layout only.
+STACK_LAKE = Lake.from_settings(
+    Settings(lake_bronze="s3://bronze", lake_silver="s3://silver", lake_gold="s3://gold", _env_file=None)
+)
+
+
+def secrets() -> dict[str, str]:
+    """The stack's generated .env (scripts/stack.sh writes it once, mode 600)."""
+    return dict(line.split("=", 1) for line in ENV_FILE.read_text().splitlines() if "=" in line)
+
+
+def stack_sh(*args: str, shared_tlc: Path, timeout: float = 3600, check: bool = True) -> str:
+    env = {**os.environ, "NYCTAXI_SHARED_TLC": str(shared_tlc)}
+    done = subprocess.run(
+        [str(STACK_SH), *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"stack.sh {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout + done.stderr
+
+
+@dataclass
+class Stack:
+    shared_tlc: Path
+    files: tuple[str, ...] = ("-f", str(MIRROR_FILE))
+    _s3: object = field(default=None, repr=False)
+
+    def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
+        return stack_sh("compose", *self.files, *args, shared_tlc=self.shared_tlc, timeout=timeout, check=check)
+
+    def container_pid(self, service: str) -> int:
+        """The host PID of a service's main process (to crash it, as a kill -9 on a node would)."""
+        name = self.compose("ps", "--format", "{{.Name}}", service).split()[0]
+        done = subprocess.run(
+            ["podman", "inspect", "--format", "{{.State.Pid}}", name],
+            env={**os.environ, "CONTAINERS_CONF": str(ROOT / ".run/stack/containers.conf")},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return int(done.stdout.strip())
+
+    def restarts(self, service: str) -> int:
+        name = self.compose("ps", "--format", "{{.Name}}", service).split()[0]
+        done = subprocess.run(
+            ["podman", "inspect", "--format", "{{.RestartCount}}", name],
+            env={**os.environ, "CONTAINERS_CONF": str(ROOT / ".run/stack/containers.conf")},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return int(done.stdout.strip())
+
+    @property
+    def s3(self):
+        if self._s3 is None:
+            import boto3
+
+            env = secrets()
+            self._s3 = boto3.client(
+                "s3",
+                endpoint_url=S3,
+                aws_access_key_id=env["MINIO_ROOT_USER"],
+                aws_secret_access_key=env["MINIO_ROOT_PASSWORD"],
+                region_name="us-east-1",
+            )
+        return self._s3
+
+    def read_json(self, uri: str) -> dict | None:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+
+    def report(self, stage: str, service: str, month: str) -> dict | None:
+        return self.read_json(STACK_LAKE.report(stage, service, Month.parse(month)))
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+class AirflowApi:
+    """Airflow 3's public REST API (/api/v2) with a JWT from the simple auth manager."""
+
+    def __init__(self, password: str) -> None:
+        token = httpx.post(f"{AIRFLOW}/auth/token", json={"username": "admin", "password": password}, timeout=30)
+        token.raise_for_status()
+        self.http = httpx.Client(
+            base_url=f"{AIRFLOW}/api/v2",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=60,
+        )
+
+    def call(self, method: str, path: str, **kwargs) -> dict:
+        response = self.http.request(method, path, **kwargs)
+        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text[:2000]}"
+        return response.json()
+
+    def wait_for_dag(self, timeout: float = 300) -> dict:
+        """The DAG once the dag-processor has parsed it (and it has no import errors)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.http.get(f"/dags/{DAG_ID}")
+            if response.status_code == 200:
+                return response.json()
+            time.sleep(3)
+        errors = self.call("GET", "/importErrors")
+        raise AssertionError(f"{DAG_ID} not parsed after {timeout} s; import errors: {errors}")
+
+    def trigger(self, month: str, run_id: str) -> dict:
+        """A run owning ``month``: its data interval is the month (logical date = its first day)."""
+        start = Month.parse(month)
+        end = start.next()
+        body = {
+            "dag_run_id": run_id,
+            "logical_date": f"{start}-01T00:00:00Z",
+            "data_interval_start": f"{start}-01T00:00:00Z",
+            "data_interval_end": f"{end}-01T00:00:00Z",
+            "conf": {},
+        }
+        return self.call("POST", f"/dags/{DAG_ID}/dagRuns", json=body)
+
+    def run(self, run_id: str) -> dict:
+        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
+
+    def wait_run(self, run_id: str, timeout: float = 1800) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run(run_id)
+            if run["state"] in ("success", "failed"):
+                return run
+            time.sleep(5)
+        raise AssertionError(f"run {run_id} not finished after {timeout} s: {self.tasks(run_id)}")
+
+    def tasks(self, run_id: str) -> dict[str, dict]:
+        listed = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
+        return {ti["task_id"]: ti for ti in listed["task_instances"]}
+
+    def wait_task_running(self, run_id: str, task_id: str, timeout: float = 900) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ti = self.tasks(run_id).get(task_id)
+            if ti and ti["state"] == "running":
+                return ti
+            if ti and ti["state"] in ("success", "failed", "skipped", "upstream_failed"):
+                raise AssertionError(f"{task_id} finished ({ti['state']}) before it was seen running")
+            time.sleep(2)
+        raise AssertionError(f"{task_id} of {run_id} not running after {timeout} s")
+
+    def clear(self, run_id: str, task_ids: list[str]) -> dict:
+        """Clear tasks (and their downstream) of a run: the way a user re-runs part of a month."""
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": task_ids,
+            "include_downstream": True,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        return self.call("POST", f"/dags/{DAG_ID}/clearTaskInstances", json=body)

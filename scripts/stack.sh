@@ -111,14 +111,31 @@ compose() {
     "$COMPOSE_BIN" --project-name "$PROJECT" --env-file "$ENV_FILE" --file docker-compose.yml "${STACK_FILES[@]}" "$@"
 }
 
-# `podman healthcheck run` for every container of the stack, every few seconds, in parallel.
+# `podman healthcheck run` for the stack's containers, each at its own healthcheck interval (the
+# Airflow checks start a Python CLI: running them more often would take the CPU from the jobs).
+# A Go duration as podman prints it (10s, 1m30s, 2h0m0s) → whole seconds (at least 1).
+to_seconds() {
+  local seconds=1
+  if [[ $1 =~ ^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)(\.[0-9]+)?s)?$ ]]; then
+    seconds=$((${BASH_REMATCH[2]:-0} * 3600 + ${BASH_REMATCH[4]:-0} * 60 + ${BASH_REMATCH[6]:-0}))
+  fi
+  echo $((seconds > 0 ? seconds : 1))
+}
+
 health_loop() {
+  declare -A due=()
+  local now id interval
   while true; do
-    for id in $(podman ps -q --filter "label=com.docker.compose.project=$PROJECT"); do
-      timeout 60 podman healthcheck run "$id" >/dev/null 2>&1 &
-    done
-    wait
-    sleep 3
+    now=$(date +%s)
+    while read -r id interval; do
+      [[ -z $interval ]] && continue
+      if ((now >= ${due[$id]:-0})); then
+        due[$id]=$((now + $(to_seconds "$interval")))
+        timeout 120 podman healthcheck run "$id" >/dev/null 2>&1 &
+      fi
+    done < <(podman ps -q --filter "label=com.docker.compose.project=$PROJECT" \
+      | xargs -r podman inspect --format '{{.ID}} {{if .Config.Healthcheck}}{{.Config.Healthcheck.Interval}}{{end}}')
+    sleep 2
   done
 }
 
@@ -164,6 +181,7 @@ STACK_FILES=()
 while [[ ${1:-} == -f ]]; do STACK_FILES+=(--file "$2"); shift 2; done
 case "$command" in
   tools | base | images | up) "$command" ;;
+  health-loop) health_loop ;;   # what `up` runs in the background
   down) down "$@" ;;
   compose) service && compose "$@" ;;
   *) echo "usage: $0 tools|base|images|up [-f FILE]…|down|compose ARGS…" >&2; exit 2 ;;

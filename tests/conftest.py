@@ -198,3 +198,43 @@ def champion_lake(spark, real_gold, tmp_path_factory):
     )
     score.run(spark, settings, "green", Month.parse("2025-02"))
     return settings
+
+
+# ---- the production stack (docker-compose.yml under podman): one per run, shared by the stack
+# tests (tests/stack) and the fault cases on it (tests/reliability/test_stack_faults.py) ----
+@pytest.fixture(scope="session")
+def stack():
+    """docker-compose.yml built and started (scripts/stack.sh up, plus the TLC mirror override);
+    its logs are kept in .run/stack/last-test-logs.txt, then it is removed with its volumes."""
+    from tests.stack.stack import Stack, stack_sh
+
+    for name in ("green_tripdata_2025-01.parquet", "green_tripdata_2025-02.parquet"):
+        shared_file(name)  # skips with the reason when ../shared is absent
+    running = Stack(SHARED_TLC)
+    stack_sh("down", *running.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
+    stack_sh("up", *running.files, shared_tlc=SHARED_TLC)
+    try:
+        yield running
+    finally:
+        logs = running.compose("logs", "--no-color", "--timestamps", "--tail", "300", check=False)
+        (PROJECT_ROOT / ".run" / "stack" / "last-test-logs.txt").write_text(logs)
+        stack_sh("down", *running.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
+
+
+@pytest.fixture(scope="session")
+def airflow_api(stack):
+    """The stack's Airflow REST API, logged in; the DAG parsed and unpaused."""
+    from tests.stack.stack import DAG_ID, AirflowApi, secrets
+
+    api = AirflowApi(secrets()["AIRFLOW_ADMIN_PASSWORD"])
+    assert api.wait_for_dag()["is_paused"], "a new DAG starts paused"
+    api.call("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+    return api
+
+
+@pytest.fixture(scope="session")
+def stack_months(stack, airflow_api):
+    """green 2025-01 (with faults) then 2025-02, triggered through the REST API (tests/stack/stack.py)."""
+    from tests.stack.stack import run_two_months
+
+    return run_two_months(stack, airflow_api)

@@ -1,6 +1,7 @@
-"""The production DAG in a real Airflow 3 (its own virtualenv): DagBag, and `airflow dags test`
-runs whose SparkSubmitOperator tasks submit to a real standalone cluster, with the lake on a real
-S3-compatible server."""
+"""The production DAG in a real Airflow 3 (its own virtualenv), fast checks: the DagBag's graph,
+each task's submission equals `nyctaxi submit`'s, the file's parse-time imports. The DAG's real runs
+(REST API, CeleryExecutor, Spark cluster, S3 lake, MLflow server) are the stack test's:
+tests/stack/test_stack.py."""
 
 from __future__ import annotations
 
@@ -9,21 +10,13 @@ import os
 import shlex
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pyspark
 import pytest
 
-from nyctaxi import cluster
 from nyctaxi.jobs import JOBS
-from nyctaxi.lake import Lake
-from nyctaxi.months import Month
-from nyctaxi.storage import create_buckets
-from nyctaxi.tables import table_version
-from tests.conftest import JARS_DIR, PROJECT_ROOT, make_settings, shared_file
-from tests.expected import LINEAR_MARGIN, file_rows, silver_rows
-from tests.tables import assert_same_tables, fingerprint
+from tests.conftest import JARS_DIR, PROJECT_ROOT
 
 AIRFLOW_BIN = PROJECT_ROOT / ".venv-airflow" / "bin"
 DAGS = PROJECT_ROOT / "airflow" / "dags"
@@ -165,123 +158,3 @@ def test_dag_file_imports_only_airflow_at_top_level():
         "from airflow",
     )
     assert top_level and all(line.startswith(allowed) for line in top_level), top_level
-
-
-@pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow")
-    done = subprocess.run(
-        [str(AIRFLOW_BIN / "airflow"), "db", "migrate"],
-        env=airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return home
-
-
-@pytest.mark.slow
-def test_backfill_and_failure_on_cluster_and_s3(
-    spark, standalone, s3_server, airflow_home, real_gold, tmp_path
-):
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    for name in ("green_tripdata_2025-01.parquet", "green_tripdata_2025-02.parquet", "taxi_zone_lookup.csv"):
-        (mirror / name).symlink_to(shared_file(name))
-    # A March "file" that downloads fine but is not a trip file: the Spark job must refuse it.
-    (mirror / "green_tripdata_2025-03.csv").write_text("VendorID,fare\n1,2.5\n")
-    run = uuid.uuid4().hex[:8]
-    lake_settings = make_settings(
-        tmp_path,
-        lake_bronze=f"s3://bronze/{run}",
-        lake_silver=f"s3://silver/{run}",
-        lake_gold=f"s3://gold/{run}",
-    )
-    host, port = standalone.spark_master.removeprefix("spark://").split(":")
-    env = airflow_env(
-        airflow_home,
-        {
-            **s3_server.env(),
-            "NYCTAXI_LAKE_BRONZE": lake_settings.lake_bronze,
-            "NYCTAXI_LAKE_SILVER": lake_settings.lake_silver,
-            "NYCTAXI_LAKE_GOLD": lake_settings.lake_gold,
-            "NYCTAXI_TLC_BASE_URL": str(mirror),
-            "NYCTAXI_SPARK_SHUFFLE_PARTITIONS": "4",
-            "MLFLOW_TRACKING_URI": lake_settings.mlflow_tracking_uri,
-            "NYCTAXI_MLFLOW_ARTIFACTS": lake_settings.mlflow_artifacts,
-            "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps(
-                {"conn_type": "spark", "host": f"spark://{host}", "port": int(port)}
-            ),
-        },
-    )
-
-    def dags_test(date: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(AIRFLOW_BIN / "airflow"), "dags", "test", DAG_ID, date],
-            env=env, capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
-
-    lake = Lake.from_settings(lake_settings)
-    # what `nyctaxi storage init` / the compose bucket-init service do
-    create_buckets(lake.store, list(lake.roots.values()))
-    jan, feb = Month.parse("2025-01"), Month.parse("2025-02")
-    # `dags test <date>` triggers the run that is due at <date>: the one owning the month before.
-    for date in ("2025-02-01", "2025-03-01"):  # a backfill of two consecutive months
-        done = dags_test(date)
-        assert done.returncode == 0 and "state=success" in done.stdout + done.stderr, (
-            done.stdout + done.stderr
-        )[-4000:]
-    for month, rows_in in (
-        (jan, file_rows("green_tripdata_2025-01.parquet")),
-        (feb, file_rows("green_tripdata_2025-02.parquet")),
-    ):
-        pre = lake.read_json(lake.report("preprocess", "green", month))
-        feat = lake.read_json(lake.report("features", "green", month))
-        checked = lake.read_json(lake.report("validate", "green", month))
-        assert (
-            pre["status"] == feat["status"] == checked["status"] == "succeeded" and pre["rows_in"] == rows_in
-        )
-        assert checked["summary"]["failed"] == 0 and checked["engine"] == standalone.spark_master
-        assert pre["engine"] == standalone.spark_master, "the job ran on the standalone cluster"
-        assert fingerprint(spark, lake_settings, "trip_features", "green", month)[1] == pre["rows_out"]
-    assert lake.read_json(lake.report("preprocess", "green", jan))["rows_out"] == silver_rows(
-        "green_tripdata_2025-01.parquet"
-    )
-    # January: nothing earlier to train on: the model tasks were skipped (no report at all).
-    # February: trained on January, evaluated on February → champion, scored, watched for drift.
-    assert not lake.exists(lake.report("train", "green", jan)) and not lake.exists(
-        lake.report("score", "green", jan)
-    )
-    trained = lake.read_json(lake.report("train", "green", feb))
-    assert trained["status"] == "succeeded" and trained["summary"]["champion"] is True
-    assert trained["summary"]["model_version"] == "1" and trained["engine"] == standalone.spark_master
-    # trained on the cluster, the model still clears the bars of tests/integration/test_model.py
-    metrics = trained["summary"]["metrics"]
-    assert metrics["model"]["rmse"] < metrics["median_baseline"]["rmse"]
-    assert metrics["model"]["rmse"] < LINEAR_MARGIN * metrics["linear_baseline"]["rmse"]
-    scored = lake.read_json(lake.report("score", "green", feb))
-    assert scored["summary"]["model_version"] == "1" and scored["rows_out"] == silver_rows(
-        "green_tripdata_2025-02.parquet"
-    )
-    watched = lake.read_json(lake.report("monitor", "green", feb))
-    assert watched["status"] == "succeeded" and watched["summary"]["reference"] == "2025-01"
-    assert not watched["summary"]["alert"]
-
-    # Submitted to the standalone cluster, on the S3 lake: exactly the tables local mode gives
-    # (the in-process, local[2] lake of the same two files).
-    for month in (jan, feb):
-        assert_same_tables(spark, real_gold, lake_settings, "green", month)
-    assert [w["state"] for w in cluster.status(standalone).workers] == ["ALIVE"]
-
-    tables = ("trips", "quarantine", "trip_features", "zone_hourly")
-    versions = {t: table_version(spark, lake.table(t)) for t in tables}
-    failed = dags_test("2025-04-01")  # March
-    output = failed.stdout + failed.stderr
-    assert failed.returncode != 0 or "state=failed" in output
-    assert "error: green_tripdata_2025-03.csv: required green columns missing" in output, output[-4000:]
-    assert {t: table_version(spark, lake.table(t)) for t in tables} == versions, "silver and gold untouched"
-    assert (
-        lake.read_json(lake.report("preprocess", "green", Month.parse("2025-03"), failed=True))["status"]
-        == "failed"
-    )

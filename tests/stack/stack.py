@@ -44,7 +44,9 @@ def stack_sh(*args: str, shared_tlc: Path, timeout: float = 3600, check: bool = 
         [str(STACK_SH), *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )
     if check and done.returncode != 0:
-        raise AssertionError(f"stack.sh {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise AssertionError(
+            f"stack.sh {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done.stdout + done.stderr
 
 
@@ -55,7 +57,9 @@ class Stack:
     _s3: object = field(default=None, repr=False)
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
-        return stack_sh("compose", *self.files, *args, shared_tlc=self.shared_tlc, timeout=timeout, check=check)
+        return stack_sh(
+            "compose", *self.files, *args, shared_tlc=self.shared_tlc, timeout=timeout, check=check
+        )
 
     def container_pid(self, service: str) -> int:
         """The host PID of a service's main process (to crash it, as a kill -9 on a node would)."""
@@ -111,7 +115,9 @@ class AirflowApi:
     """Airflow 3's public REST API (/api/v2) with a JWT from the simple auth manager."""
 
     def __init__(self, password: str) -> None:
-        token = httpx.post(f"{AIRFLOW}/auth/token", json={"username": "admin", "password": password}, timeout=30)
+        token = httpx.post(
+            f"{AIRFLOW}/auth/token", json={"username": "admin", "password": password}, timeout=30
+        )
         token.raise_for_status()
         self.http = httpx.Client(
             base_url=f"{AIRFLOW}/api/v2",
@@ -186,3 +192,76 @@ class AirflowApi:
             "reset_dag_runs": True,
         }
         return self.call("POST", f"/dags/{DAG_ID}/clearTaskInstances", json=body)
+
+
+def crash(stack: Stack, service: str) -> float:
+    """kill -9 of a service's main process, as a crashed node; its restart policy brings it back."""
+    import signal
+
+    os.kill(stack.container_pid(service), signal.SIGKILL)
+    return time.monotonic()
+
+
+def wait_spark_app(name: str, timeout: float = 600) -> None:
+    """Until the Spark master lists ``name`` among its running applications."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            active = httpx.get(f"{SPARK_MASTER_UI}/json/", timeout=10).json()["activeapps"]
+        except httpx.HTTPError:
+            active = []
+        if any(app["name"] == name for app in active):
+            return
+        time.sleep(2)
+    raise AssertionError(f"Spark application {name} never became active")
+
+
+@dataclass
+class StackMonths:
+    """The two REST-triggered runs (green 2025-01 with faults injected, then 2025-02) and what the
+    faults did: which service restarted, how long the run took."""
+
+    runs: dict[str, dict]
+    tasks: dict[str, dict[str, dict]]
+    faults: dict[str, dict]
+    restarts_before: dict[str, int]
+    restarts_after: dict[str, int]
+
+
+def run_two_months(stack: Stack, api: AirflowApi) -> StackMonths:
+    """January with three faults, as production meets them: the Spark worker crashes while
+    preprocess computes, the Airflow (Celery) worker crashes while features runs, PostgreSQL
+    restarts while validate runs. Then February, untouched. Each run is awaited to its end."""
+    services = ("spark-worker", "airflow-worker", "postgres")
+    restarts_before = {service: stack.restarts(service) for service in services}
+    faults: dict[str, dict] = {}
+    started = time.monotonic()
+    api.trigger("2025-01", "stack-2025-01")
+
+    api.wait_task_running("stack-2025-01", "preprocess")
+    wait_spark_app("nyctaxi-preprocess-green-2025-01")
+    time.sleep(10)  # executors are computing the month
+    faults["spark-worker"] = {"task": "preprocess", "at_s": round(crash(stack, "spark-worker") - started)}
+
+    api.wait_task_running("stack-2025-01", "features")
+    wait_spark_app("nyctaxi-features-green-2025-01")
+    faults["airflow-worker"] = {"task": "features", "at_s": round(crash(stack, "airflow-worker") - started)}
+
+    api.wait_task_running("stack-2025-01", "validate", timeout=1500)
+    time.sleep(5)
+    faults["postgres"] = {"task": "validate", "at_s": round(time.monotonic() - started)}
+    stack.compose("restart", "postgres", timeout=300)
+
+    runs = {"2025-01": api.wait_run("stack-2025-01", timeout=2400)}
+    runs["2025-01"]["took_s"] = round(time.monotonic() - started)
+    started = time.monotonic()
+    api.trigger("2025-02", "stack-2025-02")
+    runs["2025-02"] = api.wait_run("stack-2025-02", timeout=2400)
+    runs["2025-02"]["took_s"] = round(time.monotonic() - started)
+    return StackMonths(
+        runs=runs,
+        tasks={month: api.tasks(f"stack-{month}") for month in runs},
+        faults=faults,
+        restarts_before=restarts_before,
+        restarts_after={service: stack.restarts(service) for service in services},
+    )

@@ -2,16 +2,14 @@
 CeleryExecutor (Redis broker, PostgreSQL metadata, separate api-server, scheduler, dag-processor,
 triggerer, worker), the DAG triggered through the REST API for two consecutive months, Spark jobs
 submitted to spark-master and executed on spark-worker, the lake on the S3 server, MLflow as the
-server container, serving from the registry. Then faults on that stack.
+server container, serving from the registry. The fixtures are in tests/conftest.py (one stack per
+run, shared with the fault cases of tests/reliability/test_stack_faults.py: January's run meets
+three faults, February's runs untouched).
 
 Expected counts come from the files' own metadata and the DuckDB reading of the contract
 (tests/expected.py), and from the embedded run of the same two files (the `real_gold` lake)."""
 
 from __future__ import annotations
-
-import os
-import signal
-import time
 
 import httpx
 import pytest
@@ -19,15 +17,16 @@ import pytest
 from nyctaxi.lake import Lake
 from nyctaxi.ml.registry import MODEL_NAME
 from nyctaxi.months import Month
-from tests.conftest import SHARED_TLC, shared_file
+from tests.conftest import PROJECT_ROOT
 from tests.expected import LINEAR_MARGIN, file_rows, silver_rows
-from tests.stack.stack import MLFLOW, SERVING, SPARK_MASTER_UI, AirflowApi, Stack, secrets, stack_sh
+from tests.stack.stack import AIRFLOW, DAG_ID, MLFLOW, SERVING, SPARK_MASTER_UI, secrets
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 MONTHS = ("2025-01", "2025-02")
 FILES = {month: f"green_tripdata_{month}.parquet" for month in MONTHS}
 SPARK_MASTER = "spark://spark-master:7077"
+IMAGES = PROJECT_ROOT / "docs" / "img"
 TRIP = {
     "service": "green",
     "pickup_at": "2025-02-03T08:15:00",
@@ -35,46 +34,6 @@ TRIP = {
     "do_location_id": 75,
     "trip_distance": 1.2,
 }
-
-
-@pytest.fixture(scope="module")
-def stack():
-    for name in FILES.values():
-        shared_file(name)  # skips with the reason when ../shared is absent
-    stack = Stack(SHARED_TLC)
-    stack_sh("down", *stack.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
-    stack_sh("up", *stack.files, shared_tlc=SHARED_TLC)
-    try:
-        yield stack
-    finally:
-        logs = stack.compose("logs", "--no-color", "--tail", "400", check=False, timeout=300)
-        os.makedirs(os.path.dirname(LOG_COPY), exist_ok=True)
-        with open(LOG_COPY, "w") as handle:
-            handle.write(logs)
-        stack_sh("down", *stack.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
-
-
-LOG_COPY = os.path.join(os.path.dirname(__file__), "..", "..", ".run", "stack", "last-test-logs.txt")
-
-
-@pytest.fixture(scope="module")
-def airflow(stack):
-    api = AirflowApi(secrets()["AIRFLOW_ADMIN_PASSWORD"])
-    dag = api.wait_for_dag()
-    assert dag["is_paused"], "a new DAG starts paused"
-    api.call("PATCH", "/dags/nyc_taxi_etl_production", json={"is_paused": False})
-    return api
-
-
-@pytest.fixture(scope="module")
-def two_months(stack, airflow):
-    """green 2025-01 then 2025-02, each run triggered through the REST API and awaited."""
-    runs = {}
-    for month in MONTHS:
-        run_id = f"stack-{month}"
-        airflow.trigger(month, run_id)
-        runs[month] = airflow.wait_run(run_id)
-    return runs
 
 
 def test_every_service_is_healthy_and_listens_on_loopback_only(stack):
@@ -92,11 +51,10 @@ def test_every_service_is_healthy_and_listens_on_loopback_only(stack):
             "redis"} <= set(rows)  # fmt: skip
 
 
-def test_two_months_through_the_rest_api_on_celery_spark_and_s3(stack, airflow, two_months, real_gold):
-    for month, run in two_months.items():
-        assert run["state"] == "success", (month, airflow.tasks(run["dag_run_id"]))
-    jan = airflow.tasks("stack-2025-01")
-    feb = airflow.tasks("stack-2025-02")
+def test_two_months_through_the_rest_api_on_celery_spark_and_s3(stack, stack_months, real_gold):
+    for month, run in stack_months.runs.items():
+        assert run["state"] == "success", (month, stack_months.tasks[month])
+    jan, feb = stack_months.tasks["2025-01"], stack_months.tasks["2025-02"]
     assert {t: jan[t]["state"] for t in ("ingest", "preprocess", "features", "validate")} == dict.fromkeys(
         ("ingest", "preprocess", "features", "validate"), "success"
     )
@@ -129,10 +87,12 @@ def test_two_months_through_the_rest_api_on_celery_spark_and_s3(stack, airflow, 
     for month in MONTHS:
         assert {f"nyctaxi-{job}-green-{month}" for job in ("preprocess", "features", "validate")} <= completed
     assert {f"nyctaxi-{job}-green-2025-02" for job in ("train", "score", "monitor")} <= completed
-    assert [w["state"] for w in master["workers"]] == ["ALIVE"] and master["workers"][0]["host"] != "localhost"
+    assert [w["state"] for w in master["workers"]] == ["ALIVE"] and master["workers"][0][
+        "host"
+    ] != "localhost"
 
 
-def test_champion_predictions_monitor_and_serving_after_month_two(stack, two_months):
+def test_champion_predictions_monitor_and_serving_after_month_two(stack, stack_months):
     trained = stack.report("train", "green", "2025-02")
     assert trained["status"] == "succeeded" and trained["engine"] == SPARK_MASTER
     assert trained["summary"]["champion"] is True and trained["summary"]["model_version"] == "1"
@@ -167,54 +127,30 @@ def test_champion_predictions_monitor_and_serving_after_month_two(stack, two_mon
     assert 2.0 < body["predictions"][0]["duration_min"] < 40.0
 
 
-def _crash(stack: Stack, service: str) -> None:
-    """kill -9 of the service's main process, as a crashed node: the restart policy brings it back."""
-    os.kill(stack.container_pid(service), signal.SIGKILL)
+def test_screens_a_user_looks_at(stack, stack_months, airflow_api):
+    """Airflow's grid of the DAG, the Spark master's applications, MLflow's registered model, in
+    headless Chromium; kept in docs/img/ (the README and PRODUCTION_SETUP.md show them)."""
+    from tests.stack.screens import browser, capture
 
-
-def _wait_spark_app(name: str, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            active = httpx.get(f"{SPARK_MASTER_UI}/json/", timeout=10).json()["activeapps"]
-        except httpx.HTTPError:
-            active = []
-        if any(app["name"] == name for app in active):
-            return
-        time.sleep(2)
-    raise AssertionError(f"Spark application {name} never became active")
-
-
-def test_faults_kill_spark_worker_airflow_worker_and_restart_postgres(stack, airflow, two_months):
-    """January again (cleared through the API, as a user re-runs a month), with three faults: the
-    Spark worker crashes during preprocess, the Airflow (Celery) worker crashes during features,
-    PostgreSQL restarts during validate. The run completes with January's exact counts."""
-    before = {stage: stack.report(stage, "green", "2025-01") for stage in ("preprocess", "features")}
-    restarts = {service: stack.restarts(service) for service in ("spark-worker", "airflow-worker")}
-    airflow.clear("stack-2025-01", ["preprocess"])
-
-    airflow.wait_task_running("stack-2025-01", "preprocess")
-    _wait_spark_app("nyctaxi-preprocess-green-2025-01")
-    time.sleep(5)  # executors are working on the month
-    _crash(stack, "spark-worker")
-
-    airflow.wait_task_running("stack-2025-01", "features")
-    _wait_spark_app("nyctaxi-features-green-2025-01")
-    _crash(stack, "airflow-worker")
-
-    airflow.wait_task_running("stack-2025-01", "validate")
-    stack.compose("restart", "postgres", timeout=300)
-
-    run = airflow.wait_run("stack-2025-01", timeout=2400)
-    tasks = airflow.tasks("stack-2025-01")
-    assert run["state"] == "success", tasks
-    for service, count in restarts.items():
-        assert stack.restarts(service) > count, f"{service} was restarted by its restart policy"
-    # The crashed Celery worker's task was failed by the scheduler and retried: a second try.
-    assert tasks["features"]["try_number"] >= 2, tasks["features"]
-    after = {stage: stack.report(stage, "green", "2025-01") for stage in ("preprocess", "features")}
-    for stage in before:
-        assert after[stage]["run_id"] != before[stage]["run_id"], f"{stage} ran again"
-        for key in ("rows_in", "rows_out", "rows_quarantined", "summary"):
-            assert after[stage][key] == before[stage][key], (stage, key)
-    assert after["preprocess"]["rows_out"] == silver_rows(FILES["2025-01"])
+    token = httpx.post(
+        f"{AIRFLOW}/auth/token",
+        json={"username": "admin", "password": secrets()["AIRFLOW_ADMIN_PASSWORD"]},
+        timeout=30,
+    ).json()["access_token"]
+    login = [{"name": "_token", "value": token, "domain": "127.0.0.1", "path": "/"}]
+    with browser() as chromium:
+        grid = capture(
+            chromium, f"{AIRFLOW}/dags/{DAG_ID}", IMAGES / "airflow-grid.png", "training_data", login
+        )
+        spark = capture(
+            chromium, f"{SPARK_MASTER_UI}/", IMAGES / "spark-master.png", "Completed Applications"
+        )
+        model = capture(chromium, f"{MLFLOW}/#/models/{MODEL_NAME}", IMAGES / "mlflow-model.png", "Version 1")
+    for task in ("ingest", "preprocess", "features", "validate", "train", "score", "monitor"):
+        assert task in grid
+    assert "nyc_taxi_etl_production" in grid and "Failed Runs" in grid
+    assert all(f"nyctaxi-{job}-green-2025-02" in spark for job in ("preprocess", "train", "monitor"))
+    assert "FINISHED" in spark and "ALIVE" in spark
+    assert MODEL_NAME in model and "champion" in model
+    for image in ("airflow-grid.png", "spark-master.png", "mlflow-model.png"):
+        assert (IMAGES / image).stat().st_size > 20_000, image

@@ -37,7 +37,9 @@ def test_the_test_step_runs_the_readmes_test_command_and_ci_run_does_too():
     assert release["if"] == "startsWith(github.ref, 'refs/tags/v')" and release["needs"] == "test"
     push = next(step for step in release["steps"] if step.get("uses", "").startswith("docker/build-push"))
     assert push["with"]["push"] is True and "ghcr.io/" in push["with"]["tags"]
-    assert any("gh release create" in step.get("run", "") and "--draft" in step["run"] for step in release["steps"])
+    assert any(
+        "gh release create" in step.get("run", "") and "--draft" in step["run"] for step in release["steps"]
+    )
     # pushes of tags trigger the workflow ("on" is YAML 1.1's True)
     triggers = workflow.get("on", workflow.get(True))
     assert "v*" in triggers["push"]["tags"]

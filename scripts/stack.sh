@@ -3,6 +3,7 @@
 #   scripts/stack.sh tools    podman + runc + debootstrap from Debian (root), the project's containers.conf
 #   scripts/stack.sh base     debian:bookworm-slim from Debian's mirror (debootstrap → podman import), once
 #   scripts/stack.sh images   the project image and the third-party stand-ins of docker/local, from that base
+#   scripts/stack.sh prepare  images + the Compose binary (what `up` needs; nothing started)
 #   scripts/stack.sh up [-f EXTRA.yml …]   docker-compose.yml itself (plus override files), every service healthy
 #   scripts/stack.sh down [--volumes]   stop it (--volumes also deletes the lake and the databases)
 #   scripts/stack.sh compose ARGS…   Docker Compose v2 against this stack (ps, logs, exec, kill …)
@@ -43,6 +44,11 @@ tools() {
   if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+  fi
+  # Debian's Chromium: the stack test's screenshots (Playwright drives it; no browser download)
+  if ! command -v chromium >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
   podman --version
 }
@@ -155,9 +161,24 @@ wait_healthy() {
   exit 1
 }
 
-up() {
-  [[ -x $COMPOSE_BIN ]] || make compose >/dev/null
+# Everything `up` needs, nothing started: the images and the Compose binary (built side by side:
+# Go compiles while the image build mostly downloads). Cached: a second run takes seconds.
+prepare() {
+  local building=""
+  mkdir -p "$RUN_DIR"
+  if [[ ! -x $COMPOSE_BIN ]]; then
+    make compose >"$RUN_DIR/compose-build.log" 2>&1 &
+    building=$!
+  fi
   images
+  if [[ -n $building ]] && ! wait "$building"; then
+    echo "error: building docker-compose failed (see $RUN_DIR/compose-build.log)" >&2
+    exit 1
+  fi
+}
+
+up() {
+  prepare
   service
   if ! { [[ -f $RUN_DIR/health.pid ]] && kill -0 "$(cat "$RUN_DIR/health.pid")" 2>/dev/null; }; then
     health_loop >/dev/null 2>&1 &
@@ -180,9 +201,9 @@ shift || true
 STACK_FILES=()
 while [[ ${1:-} == -f ]]; do STACK_FILES+=(--file "$2"); shift 2; done
 case "$command" in
-  tools | base | images | up) "$command" ;;
+  tools | base | images | prepare | up) "$command" ;;
   health-loop) health_loop ;;   # what `up` runs in the background
   down) down "$@" ;;
   compose) service && compose "$@" ;;
-  *) echo "usage: $0 tools|base|images|up [-f FILE]…|down|compose ARGS…" >&2; exit 2 ;;
+  *) echo "usage: $0 tools|base|images|prepare|up [-f FILE]…|down|compose ARGS…" >&2; exit 2 ;;
 esac

@@ -202,6 +202,31 @@ def champion_lake(spark, real_gold, tmp_path_factory):
 
 # ---- the production stack (docker-compose.yml under podman): one per run, shared by the stack
 # tests (tests/stack) and the fault cases on it (tests/reliability/test_stack_faults.py) ----
+STACK_PREPARE: dict = {}
+
+
+def pytest_collection_finish(session):
+    """When stack tests are selected, build their images and Compose binary in the background
+    while the rest of the suite runs (image builds mostly download and unpack; the `stack`
+    fixture waits for it). Its output: .run/stack/prepare.log."""
+    import subprocess
+
+    if session.config.option.collectonly or not any(
+        item.get_closest_marker("stack") for item in session.items
+    ):
+        return
+    log_dir = PROJECT_ROOT / ".run" / "stack"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / "prepare.log", "w")  # noqa: SIM115 (closed by the stack fixture)
+    STACK_PREPARE["log"] = log
+    STACK_PREPARE["process"] = subprocess.Popen(
+        [str(PROJECT_ROOT / "scripts" / "stack.sh"), "prepare"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+    )
+
+
 @pytest.fixture(scope="session")
 def stack():
     """docker-compose.yml built and started (scripts/stack.sh up, plus the TLC mirror override);
@@ -211,6 +236,9 @@ def stack():
     for name in ("green_tripdata_2025-01.parquet", "green_tripdata_2025-02.parquet"):
         shared_file(name)  # skips with the reason when ../shared is absent
     running = Stack(SHARED_TLC)
+    if "process" in STACK_PREPARE:  # started at collection: wait for the images
+        STACK_PREPARE["process"].wait(timeout=3600)
+        STACK_PREPARE["log"].close()
     stack_sh("down", *running.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
     stack_sh("up", *running.files, shared_tlc=SHARED_TLC)
     try:

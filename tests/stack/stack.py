@@ -125,8 +125,20 @@ class AirflowApi:
             timeout=60,
         )
 
-    def call(self, method: str, path: str, **kwargs) -> dict:
-        response = self.http.request(method, path, **kwargs)
+    def call(self, method: str, path: str, retry_s: float = 180, **kwargs) -> dict:
+        """One API call; a GET is retried while the server is unreachable or answers 5xx (the
+        stack's faults restart its database and containers: a client waits them out)."""
+        deadline = time.monotonic() + (retry_s if method == "GET" else 0)
+        while True:
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if response.status_code < 500 or time.monotonic() > deadline:
+                    break
+            time.sleep(3)
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text[:2000]}"
         return response.json()
 

@@ -47,7 +47,7 @@ def stack_sh(*args: str, shared_tlc: Path, timeout: float = 3600, check: bool = 
         raise AssertionError(
             f"stack.sh {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
-    return done.stdout + done.stderr
+    return done.stdout  # (stderr: Compose's progress and warnings)
 
 
 @dataclass

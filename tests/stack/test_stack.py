@@ -44,10 +44,13 @@ def test_every_service_is_healthy_and_listens_on_loopback_only(stack, stack_mont
     one-shots exited 0, every published port on 127.0.0.1."""
     deadline = time.monotonic() + 300
     while True:
-        rows = {
-            row["Service"]: row
-            for row in map(json.loads, stack.compose("ps", "--all", "--format", "json").splitlines())
-        }
+        listed = stack.compose("ps", "--all", "--format", "json").strip()
+        entries = (
+            json.loads(listed)
+            if listed.startswith("[")
+            else [json.loads(line) for line in listed.splitlines()]
+        )
+        rows = {row["Service"]: row for row in entries}
         waiting = {
             service: (row["State"], row.get("Health"), row.get("ExitCode"))
             for service, row in rows.items()

@@ -36,7 +36,7 @@ def test_spark_worker_killed_during_preprocess(stack, stack_months, case):
         "the worker restarts (restart policy) and re-registers; the job or its task retry completes; counts exact",
     )
     fault = stack_months.faults["spark-worker"]
-    restarted = stack_months.restarts_after["spark-worker"] - stack_months.restarts_before["spark-worker"]
+    restarted = stack_months.restarted("spark-worker")
     row.saw(
         f"killed {fault['at_s']} s into the run; restarted {restarted}×; preprocess took {_tries(stack_months, 'preprocess')} try(s)"
     )
@@ -52,7 +52,7 @@ def test_airflow_worker_killed_during_a_task(stack, stack_months, case):
         "the scheduler fails the task whose heartbeats stopped and retries it on the restarted worker; counts exact",
     )
     fault = stack_months.faults["airflow-worker"]
-    restarted = stack_months.restarts_after["airflow-worker"] - stack_months.restarts_before["airflow-worker"]
+    restarted = stack_months.restarted("airflow-worker")
     tries = _tries(stack_months, "features")
     row.saw(
         f"killed {fault['at_s']} s into the run; restarted {restarted}×; features succeeded on try {tries}"

@@ -61,24 +61,22 @@ class Stack:
             "compose", *self.files, *args, shared_tlc=self.shared_tlc, timeout=timeout, check=check
         )
 
+    def _inspect(self, service: str, template: str) -> str:
+        """`podman inspect --format TEMPLATE` of the service's container."""
+        name = self.compose("ps", "--format", "{{.Name}}", service).split()[0]
+        done = subprocess.run(
+            ["podman", "inspect", "--format", template, name],
+            env={**os.environ, "CONTAINERS_CONF": str(ROOT / ".run/stack/containers.conf")},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
     def container_pid(self, service: str) -> int:
         """The host PID of a service's main process (to crash it, as a kill -9 on a node would)."""
-        name = self.compose("ps", "--format", "{{.Name}}", service).split()[0]
-        done = subprocess.run(
-            ["podman", "inspect", "--format", "{{.State.Pid}}", name],
-            env={**os.environ, "CONTAINERS_CONF": str(ROOT / ".run/stack/containers.conf")},
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        return int(done.stdout.strip())
+        return int(self._inspect(service, "{{.State.Pid}}"))
 
     def restarts(self, service: str) -> int:
-        name = self.compose("ps", "--format", "{{.Name}}", service).split()[0]
-        done = subprocess.run(
-            ["podman", "inspect", "--format", "{{.RestartCount}}", name],
-            env={**os.environ, "CONTAINERS_CONF": str(ROOT / ".run/stack/containers.conf")},
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        return int(done.stdout.strip())
+        return int(self._inspect(service, "{{.RestartCount}}"))
 
     @property
     def s3(self):
@@ -119,9 +117,10 @@ class AirflowApi:
             f"{AIRFLOW}/auth/token", json={"username": "admin", "password": password}, timeout=30
         )
         token.raise_for_status()
+        self.token = token.json()["access_token"]  # also the UI's `_token` cookie
         self.http = httpx.Client(
             base_url=f"{AIRFLOW}/api/v2",
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            headers={"Authorization": f"Bearer {self.token}"},
             timeout=60,
         )
 
@@ -238,6 +237,10 @@ class StackMonths:
     faults: dict[str, dict]
     restarts_before: dict[str, int]
     restarts_after: dict[str, int]
+
+    def restarted(self, service: str) -> int:
+        """How many times the service's container was restarted during the runs."""
+        return self.restarts_after[service] - self.restarts_before[service]
 
 
 def run_two_months(stack: Stack, api: AirflowApi) -> StackMonths:

@@ -22,7 +22,8 @@ from nyctaxi.ml.registry import MODEL_NAME
 from nyctaxi.months import Month
 from tests.conftest import PROJECT_ROOT
 from tests.expected import LINEAR_MARGIN, file_rows, silver_rows
-from tests.stack.stack import AIRFLOW, DAG_ID, MLFLOW, SERVING, SPARK_MASTER_UI, secrets
+from tests.integration.test_serving import TRIP  # the serving tests' request
+from tests.stack.stack import AIRFLOW, DAG_ID, MLFLOW, SERVING, SPARK_MASTER_UI
 
 pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
@@ -30,13 +31,6 @@ MONTHS = ("2025-01", "2025-02")
 FILES = {month: f"green_tripdata_{month}.parquet" for month in MONTHS}
 SPARK_MASTER = "spark://spark-master:7077"
 IMAGES = PROJECT_ROOT / "docs" / "img"
-TRIP = {
-    "service": "green",
-    "pickup_at": "2025-02-03T08:15:00",
-    "pu_location_id": 74,
-    "do_location_id": 75,
-    "trip_distance": 1.2,
-}
 
 
 def test_every_service_is_healthy_and_listens_on_loopback_only(stack, stack_months):
@@ -160,12 +154,7 @@ def test_screens_a_user_looks_at(stack, stack_months, airflow_api):
     headless Chromium; kept in docs/img/ (the README and PRODUCTION_SETUP.md show them)."""
     from tests.stack.screens import browser, capture
 
-    token = httpx.post(
-        f"{AIRFLOW}/auth/token",
-        json={"username": "admin", "password": secrets()["AIRFLOW_ADMIN_PASSWORD"]},
-        timeout=30,
-    ).json()["access_token"]
-    login = [{"name": "_token", "value": token, "domain": "127.0.0.1", "path": "/"}]
+    login = [{"name": "_token", "value": airflow_api.token, "domain": "127.0.0.1", "path": "/"}]
     with browser() as chromium:
         grid = capture(
             chromium, f"{AIRFLOW}/dags/{DAG_ID}", IMAGES / "airflow-grid.png", "training_data", login

@@ -118,7 +118,7 @@ format: venv
 	$(BIN)/ruff format $(LINTED)
 
 test: setup airflow-venv lint
-	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=40 $(PYTEST_ARGS)
 
 cluster-up: setup
 	$(BIN)/nyctaxi cluster up

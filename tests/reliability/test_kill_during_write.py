@@ -1,4 +1,4 @@
-"""kill -9 of the preprocessing job while it writes silver, five times at different moments: the
+"""kill -9 of the preprocessing job while it writes silver, three times at different moments: the
 previous partition stays readable and intact (or, if the commit landed, the new one is whole),
 never a mix; a rerun yields exactly the rows of a clean run."""
 
@@ -26,7 +26,7 @@ from tests.tables import fingerprint
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 MONTH = Month.parse("2024-03")
 ROWS = 60_000
-TRIALS = 5
+TRIALS = 3
 RETRIES = 2  # a trial whose job outran its kill is retried with an earlier one
 
 
@@ -53,9 +53,9 @@ def kill_during_write(command, env, watch: Path, delay_s: float | None) -> tuple
 
 
 @pytest.mark.slow
-def test_kill_9_mid_write_five_times(spark, tmp_path, case):
+def test_kill_9_mid_write_three_times(spark, tmp_path, case):
     record = case(
-        "kill -9 of `preprocess` during its write (5 trials: at the first new data file, then at random moments)",
+        "kill -9 of `preprocess` during its write (3 trials: at the first new data file, then at random moments)",
         "previous partition readable and intact, or the new one whole; a rerun gives exactly a clean run's rows",
     )
     settings = make_settings(tmp_path)

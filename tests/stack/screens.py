@@ -51,7 +51,9 @@ def capture(chromium, url: str, target: Path, wait_for_text: str, cookies: list[
         if cookies:
             context.add_cookies(cookies)
         page = context.new_page()
-        page.goto(url, wait_until="networkidle", timeout=60_000)
+        # "load", not "networkidle": MLflow's UI keeps polling its API, so the network may never
+        # be idle; the visible text below is what the capture waits for
+        page.goto(url, wait_until="load", timeout=60_000)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             page.get_by_text(wait_for_text, exact=False).first.wait_for(state="visible", timeout=60_000)

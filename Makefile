@@ -6,7 +6,7 @@ VENV ?= .venv
 EXTRAS ?= [dev]
 BIN := $(VENV)/bin
 SERVICE ?= green
-MONTH ?= 2025-01
+MONTHS ?= 2025-01..2025-02
 SHARED_TLC := $(abspath ../shared/data/tlc)
 # Offline here: when the shared real-data folder exists, it is the TLC mirror (unless already set).
 ifneq ($(wildcard $(SHARED_TLC)/taxi_zone_lookup.csv),)
@@ -15,9 +15,9 @@ endif
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup venv airflow-venv jars tools compose stack-up stack-down stack-images run bench bench-tools bench-report test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
+.PHONY: help browser setup venv airflow-venv jars tools compose stack-up stack-down stack-images run bench bench-tools bench-report test lint format clean cluster-up cluster-down cluster-status airflow-up airflow-down
 help:
-	@echo "make run    # full pipeline for $(SERVICE) $(MONTH) on the embedded default (Spark local, local lake)"
+	@echo "make run    # the whole pipeline (data, model, scoring, drift) for $(SERVICE) $(MONTHS) on the embedded default"
 	@echo "make test   # lint + the whole test suite"
 	@echo "make bench  # ETL (Spark vs DuckDB, 1M-10M rows), cluster speed-up, serving latency → BENCHMARKS.md"
 
@@ -89,7 +89,7 @@ jars/lib/.resolved: jars/pom.xml
 	touch $@
 
 run: setup
-	$(BIN)/nyctaxi run --service $(SERVICE) --month $(MONTH)
+	$(BIN)/nyctaxi pipeline --service $(SERVICE) --months $(MONTHS)
 
 # Benchmarks (scripts that print figures; BENCHMARKS.md is rendered from benchmarks/results/).
 VEGETA_VERSION := v12.12.0
@@ -117,7 +117,13 @@ format: venv
 	$(BIN)/ruff check --fix $(LINTED)
 	$(BIN)/ruff format $(LINTED)
 
-test: setup airflow-venv lint
+# Debian's Chromium, for the tests that look at pages (Playwright drives it; no browser download);
+# a machine with Google Chrome (GitHub's runners) uses that.
+browser:
+	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup airflow-venv browser lint
 	$(BIN)/pytest --durations=40 $(PYTEST_ARGS)
 
 cluster-up: setup

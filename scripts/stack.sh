@@ -45,11 +45,6 @@ tools() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
   fi
-  # Debian's Chromium: the stack test's screenshots (Playwright drives it; no browser download)
-  if ! command -v chromium >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
   podman --version
 }
 

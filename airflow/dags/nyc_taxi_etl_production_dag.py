@@ -122,10 +122,9 @@ with DAG(
         from nyctaxi.config import Settings
         from nyctaxi.lake import Lake
         from nyctaxi.months import Month
+        from nyctaxi.pipeline import gold_ready  # the rule `nyctaxi pipeline` follows too
 
-        lake = Lake.from_settings(Settings())
-        report = lake.report("features", service, Month.parse(month))
-        if not lake.exists(report) or lake.read_json(report)["status"] != "succeeded":
+        if not gold_ready(Lake.from_settings(Settings()), service, Month.parse(month)):
             print(f"no gold {service} {month} to train on: model tasks skipped")
             sys.exit(99)
 

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     )
     mlflow_artifacts: str = "mlartifacts"
     mlflow_experiment: str = "nyc-taxi-trip-duration"
+    mlflow_drift_experiment: str = "nyc-taxi-drift"  # the monitor's runs, apart from training
     train_workers: int = Field(default=2, ge=1)  # XGBoost barrier tasks (capped by the master's cores)
     # Validation: a month's trips must be within this share of the previous months' median.
     volume_tolerance: float = Field(default=0.4, gt=0.0, lt=1.0)

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 ENV = "NYCTAXI_LOG_FILE"  # set once per process; child processes (spark-submit) inherit it
 TRACE_LOGGER = "nyctaxi.trace"
 # PySpark logs every SQL error it raises, as JSON with the JVM stack, to stderr through these.
 ENGINE_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+# Libraries that log to the console by themselves: MLflow (and alembic, creating its database
+# tables), XGBoost's Spark estimator (its parameters, every fit), py4j.
+LIBRARY_LOGGERS = ("mlflow", "alembic", "XGBoost-PySpark", "py4j", "py.warnings")
 
 
 def start(log_dir: str, name: str) -> str:
@@ -39,7 +46,7 @@ def _to_file(logger: logging.Logger, path: str) -> logging.Logger:
     if not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.Logger.addHandler(logger, handler)  # plain: PySpark's loggers reformat as JSON
     logger.propagate = False
@@ -65,3 +72,31 @@ def record_trace(summary: str, error: BaseException) -> str:
     """Append ``error``'s full trace to the log file (a py4j error's text holds the JVM's stack)."""
     _trace_logger().error(summary, exc_info=(type(error), error, error.__traceback__))
     return log_file()
+
+
+@contextmanager
+def stderr_to_log() -> Iterator[None]:
+    """Processes started inside the block write their stderr to the log file: the JVM launched
+    here keeps it for life (its launcher's `WARNING: Using incubator modules`, native library
+    messages, and the Python workers it starts, e.g. XGBoost's `Task 0 got rank 0`). This
+    process's own stderr is the console again after the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log_file(), "a", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_libraries() -> None:
+    """The CLI's console shows its own lines only: library logging and Python warnings go to the
+    log file."""
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # read when mlflow is imported
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+    for name in LIBRARY_LOGGERS:
+        _to_file(logging.getLogger(name), log_file())

@@ -39,6 +39,9 @@ class Month:
     def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)
 
+    def previous(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
     @property
     def start(self) -> datetime:
         return datetime(self.year, self.month, 1)
@@ -52,6 +55,10 @@ class Month:
 def parse_month_range(text: str) -> list[Month]:
     """``2025-01`` or ``2025-01..2025-03`` (inclusive) → months in order."""
     first, sep, last = text.partition("..")
+    if not sep and re.fullmatch(r"\s*\d{4}-\d{2}-\d{4}-\d{2}\s*", text):
+        raise InvalidArgument(
+            f"month range {text!r}: write it with two dots, {text.strip()[:7]}..{text.strip()[8:]}"
+        )
     start = Month.parse(first)
     stop = Month.parse(last) if sep else start
     if stop < start:

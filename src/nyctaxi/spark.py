@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pyspark.sql import DataFrame, SparkSession
 
 from nyctaxi.config import Settings
-from nyctaxi.logs import route_engine_logs
+from nyctaxi.logs import route_engine_logs, stderr_to_log
 from nyctaxi.sparkconf import classpath_conf, s3a_conf, session_conf
 
 
@@ -37,7 +37,7 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
     for key, value in {**session_conf(settings), **s3a_conf(settings)}.items():
         builder = builder.config(key, value)
     route_engine_logs()
-    with _worker_python():
+    with _worker_python(), stderr_to_log():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

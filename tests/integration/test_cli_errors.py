@@ -49,10 +49,72 @@ def ingest_then_preprocess(
         (["preprocess", "--service", "green", "--month", "2025-13"], "error: month '2025-13' is not of the form YYYY-MM"),
         (["ingest", "--service", "green", "--months", "2025-03..2025-01"], "error: month range '2025-03..2025-01' ends before it starts"),
         (["report", "--service", "green", "--month", "2025-01"], "error: no preprocess report for green 2025-01"),
+        (["ingest", "--service", "green", "--months", "2025-01-2025-02"], "error: month range '2025-01-2025-02': write it with two dots, 2025-01..2025-02"),
+        # what a stage needs is checked before a JVM starts, and the error names the command that makes it
+        (["features", "--service", "green", "--month", "2025-01"], "error: silver has no green 2025-01 in "),
+        (["train", "--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"], "error: gold has no green 2025-01 (the training month) in "),
+        (["score", "--service", "green", "--month", "2025-01", "--verbose"], "error: gold has no green 2025-01 in "),
+        (["monitor", "--service", "green", "--reference", "champion", "--current", "2025-02"], "error: gold has no green 2025-02 (the month to check) in "),
+        (["report", "--service", "green", "--month", "2025-01", "--stage", "deploy"], "error: unknown stage 'deploy': expected one of preprocess, features, validate, train, score, monitor"),
     ],
 )  # fmt: skip
 def test_argument_errors(tmp_path, args, message):
-    assert single_error(nyctaxi(tmp_path, *args)).startswith(message)
+    done = nyctaxi(tmp_path, *args)
+    if "--verbose" in args:  # accepted after the command too: the trace is shown
+        assert "Traceback" in done.stderr and done.returncode == 1
+        assert [line for line in done.stderr.splitlines() if line.startswith("error: ")][0].startswith(
+            message
+        )
+    else:
+        assert single_error(done).startswith(message)
+
+
+def test_next_command_is_named(tmp_path):
+    """The errors of a stage whose input is missing name the command to run, with real options."""
+    line = single_error(
+        nyctaxi(
+            tmp_path, "train", "--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"
+        )
+    )
+    assert "run `nyctaxi features --service green --month 2025-01` first" in line
+    line = single_error(nyctaxi(tmp_path, "features", "--service", "green", "--month", "2025-01"))
+    assert "run `nyctaxi preprocess --service green --month 2025-01` first" in line
+
+
+def test_a_model_version_that_does_not_exist(tmp_path, real_gold):
+    """`score --model-version abc` on a lake with gold: refused before Spark, naming the versions."""
+    settings = make_settings(tmp_path, lake_gold=real_gold.lake_gold, lake_silver=real_gold.lake_silver)
+    env = {**settings_env(settings), "NYCTAXI_TLC_BASE_URL": str(SHARED_TLC)}
+    done = subprocess.run(
+        [NYCTAXI, "score", "--service", "green", "--month", "2025-01", "--model-version", "abc"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert single_error(done).startswith(
+        f"error: model nyc-taxi-trip-duration at {settings.mlflow_tracking_uri} has no version 'abc' (versions: none)"
+    )
+
+
+def test_version_and_help(tmp_path):
+    from importlib.metadata import version
+
+    assert nyctaxi(tmp_path, "--version").stdout == f"nyctaxi {version('nyctaxi')}\n"
+    assert nyctaxi(tmp_path, "report", "--version").stdout == f"nyctaxi {version('nyctaxi')}\n"
+    help_text = nyctaxi(tmp_path, "submit", "--help").stdout
+    assert "preprocess, features, validate, train, score, monitor" in help_text and "ingest" not in help_text
+
+
+def test_serve_on_a_busy_port(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = nyctaxi(tmp_path, "serve", "--port", str(port))
+    assert single_error(done).startswith(
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use): is another `nyctaxi serve` "
+        f"running? stop it, or pass --port {port + 1}"
+    )
 
 
 def test_file_of_another_month_is_refused_at_ingest(tmp_path):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import datetime
 
@@ -10,11 +11,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from nyctaxi.jobs import score, train
+from nyctaxi.lake import Lake
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import metrics
 from nyctaxi.ml.features import filter_training_rows
 from nyctaxi.ml.pyfunc import load_model
 from nyctaxi.months import Month
+from nyctaxi.publication import read_record
 from nyctaxi.sparkconf import submit_env, submit_plan
 from nyctaxi.tables import read_partition, table_version
 from tests.expected import LINEAR_MARGIN
@@ -50,7 +53,24 @@ def test_model_beats_both_baselines_and_becomes_champion(trained):
     assert run.data.params["train_months"] == "2025-01" and run.data.params["eval_month"] == "2025-02"
     assert len(run.data.tags["bronze_sha256.2025-01"]) == 64
     artifacts = {item.path for item in client.list_artifacts(first["run_id"])}
-    assert "evaluation.png" in artifacts
+    assert {"evaluation.png", "feature_importance.png", "residuals.png"} <= artifacts
+
+    # what a user browsing MLflow sees: a named run, its data at their Delta versions, descriptions
+    assert run.info.run_name == "green 2025-01 → 2025-02"
+    lake = Lake.from_settings(settings)
+    logged = {
+        (d.dataset.name, d.tags[0].value if d.tags else None): json.loads(d.dataset.source)
+        for d in run.inputs.dataset_inputs
+    }
+    for month, context in (("2025-01", "training"), ("2025-02", "evaluation")):
+        source = logged[(f"gold.trip_features green {month}", context)]
+        published = read_record(lake, "gold", "green", Month.parse(month)).tables["trip_features"]
+        assert source == {"path": lake.table("trip_features"), "delta_table_version": published}
+    assert run.data.tags["mlflow.note.content"].startswith(
+        "Trained on green 2025-01, evaluated on 2025-02: RMSE"
+    )
+    assert "beats both baselines" in version.description
+    assert client.get_registered_model(registry.MODEL_NAME).description.startswith("Trip duration in minutes")
 
 
 def test_weak_model_stays_challenger_and_champion_does_not_move(trained):

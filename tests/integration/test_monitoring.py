@@ -37,12 +37,53 @@ def test_real_months_give_a_report_without_alert(spark, champion_lake):
     saved = lake.read_json(lake.report("monitor", "green", FEB))
     assert saved["summary"]["model_version"] == "1"
     html = Path(saved["outputs"][-1]["uri"]).read_text()
-    assert "<html" in html.lower() and "trip_distance" in html
+    drifted = len(summary["drifted_features"])
+    assert "<title>drift green 2025-02 (model version 1)</title>" in html
+    assert f"<b>{drifted} of {len(MODEL_FEATURES)}</b> model features drifted" in html
+    # Evidently's own verdict counts the same columns at the same share limit as the alert
+    assert f"Dataset drift detection threshold is {champion_lake.drift_share_max}" in html
+    assert f"({drifted} out of {len(MODEL_FEATURES)})" in html
     client = registry.ModelRegistry.from_settings(champion_lake).client
-    runs = client.search_runs(
-        [client.get_experiment_by_name(champion_lake.mlflow_experiment).experiment_id], "tags.kind = 'drift'"
-    )
+
+    def drift_runs(experiment: str) -> list:
+        return client.search_runs(
+            [client.get_experiment_by_name(experiment).experiment_id], "tags.kind = 'drift'"
+        )
+
+    runs = drift_runs(champion_lake.mlflow_drift_experiment)
     assert runs and "drift.trip_distance" in runs[0].data.metrics
+    assert drift_runs(champion_lake.mlflow_experiment) == [], "drift runs stay out of the training experiment"
+
+
+def test_logged_drift_report_draws_in_mlflows_sandboxed_frame(spark, champion_lake, tmp_path):
+    """MLflow's artifact viewer shows HTML from a blob URL in <iframe sandbox="allow-scripts">
+    (mlflow/server/js ShowArtifactHtmlView): there the logged page shows our verdict and
+    Evidently's dashboard draws."""
+    from tests.browser import browser
+
+    client = registry.ModelRegistry.from_settings(champion_lake).client
+    experiment = client.get_experiment_by_name(champion_lake.mlflow_drift_experiment)
+    if not client.search_runs([experiment.experiment_id] if experiment else [], "tags.kind = 'drift'"):
+        monitor.run(spark, champion_lake, "green", JAN, FEB)
+        experiment = client.get_experiment_by_name(champion_lake.mlflow_drift_experiment)
+    run = client.search_runs([experiment.experiment_id], "tags.kind = 'drift'")[0]
+    html = Path(client.download_artifacts(run.info.run_id, "drift.html", str(tmp_path))).read_text()
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1440, "height": 1200})
+        page.set_content("<iframe id='viewer' sandbox='allow-scripts' style='width:1400px;height:1150px'>")
+        page.evaluate(
+            "html => { document.getElementById('viewer').src ="
+            " URL.createObjectURL(new Blob([html], {type: 'text/html'})); }",
+            html,
+        )
+        page.wait_for_function("() => window.frames.length === 1 && document.querySelector('iframe').src")
+        frame = page.frame_locator("#viewer")
+        verdict = frame.locator("#verdict")
+        verdict.wait_for(state="visible", timeout=30_000)
+        assert "Drift green 2025-02 vs 2025-01, model version 1: no alert" in verdict.inner_text()
+        dashboard = frame.locator("[id^=root_] >> text=Data Drift Summary")
+        dashboard.first.wait_for(state="visible", timeout=60_000)  # Evidently's script ran and drew
+        page.screenshot(path=str(tmp_path / "drift-in-mlflow-frame.png"))
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -168,6 +168,23 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 90.0) -> N
     raise AssertionError(f"server at {url} not ready after {timeout} s")
 
 
+def _docs_list_the_endpoints_offline(url: str) -> None:
+    """/docs in Chromium draws Swagger UI with every endpoint, fetching only from the server."""
+    from tests.browser import browser
+
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(f"{url}/docs", wait_until="networkidle", timeout=60_000)
+        page.get_by_text("/v1/predict").first.wait_for(state="visible", timeout=30_000)
+        shown = page.inner_text("body")
+        assert all(path in shown for path in ("/v1/predict", "/v1/model", "/health", "/ready")), shown
+        assert asked and all(u.startswith((url, "data:", "blob:")) for u in asked), (
+            f"not from the app: {asked}"
+        )
+
+
 @pytest.mark.slow
 def test_uvicorn_process_serves_and_picks_up_a_new_champion(served):
     port = free_port()
@@ -186,6 +203,7 @@ def test_uvicorn_process_serves_and_picks_up_a_new_champion(served):
             requests.post(f"{url}/v1/predict", json={**TRIP, "service": "taxi"}, timeout=10).status_code
             == 422
         )
+        _docs_list_the_endpoints_offline(url)
         # No Spark in the serving process: no JVM among its children.
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         assert not [

@@ -3,6 +3,7 @@ February's real trips as March, half of them dropped and VendorID null for every
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -35,11 +36,16 @@ def test_real_months_pass(spark, real_gold):
         assert len(saved[month]["expectations"]) > 100
     # January has no earlier month in the lake: no volume band to apply; February compares with it.
     assert saved["2025-01"]["month"]["volume_ratio"] is None
+    unchecked = {e["column"] for e in saved["2025-01"]["expectations"] if e["status"] == "not checked"}
+    assert "volume_ratio" in unchecked and all(
+        c == "volume_ratio" or c.startswith("null_share_increase__") for c in unchecked
+    ), "January's comparisons with earlier months are not checked, not passed"
+    assert not any(e["status"] == "not checked" for e in saved["2025-02"]["expectations"])
     assert saved["2025-02"]["month"]["volume_ratio"] == pytest.approx(
         silver_rows("green_tripdata_2025-02.parquet") / silver_rows("green_tripdata_2025-01.parquet")
     )
     html = Path(lake.report("validate", "green", FEB).removesuffix(".json") + ".html").read_text()
-    assert "all passed" in html and "<table>" in html
+    assert "all checked expectations passed" in html and "0 failed, 0 not checked" in html
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +87,22 @@ def test_crafted_bad_month_fails_naming_each_problem(spark, bad_month):
     assert saved["status"] == "failed" and saved["error"] == message
     failed = {e["column"] for e in saved["summary"]["expectations"] if e["status"] == "failed"}
     assert failed == {"volume_ratio", "null_share_increase__vendor_id"}
+
+    # the page: the two failures first, each value beside its expectation, numbers for people
+    page = Path(Lake.from_settings(bad_month).report("validate", "green", MAR)[:-5] + ".html").read_text()
+    rows = re.findall(
+        r"<tr class='([\w-]+)'><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td class='num'>([^<]*)<", page
+    )
+    assert [(status, column) for status, column, _ in rows[:2]] == [
+        ("failed", "volume_ratio"),
+        ("failed", "null_share_increase__vendor_id"),
+    ]
+    values = {column: value for _, column, value in rows[:2]}
+    assert (
+        values["volume_ratio"] == f"{march / usual:.2f}"
+        and values["null_share_increase__vendor_id"] == "+100.0%"
+    )
+    assert not re.search(r"\d\.\d{6,}", page), "no raw floats"
 
 
 def test_job_entry_point_exits_non_zero_with_one_line(spark, bad_month, monkeypatch, capsys):

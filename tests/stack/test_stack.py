@@ -154,7 +154,7 @@ def test_champion_predictions_monitor_and_serving_after_month_two(stack, stack_m
 def test_screens_a_user_looks_at(stack, stack_months, airflow_api):
     """Airflow's grid of the DAG, the Spark master's applications, MLflow's registered model, in
     headless Chromium; kept in docs/img/ (the README and PRODUCTION_SETUP.md show them)."""
-    from tests.stack.screens import browser, capture
+    from tests.browser import browser, capture
 
     login = [{"name": "_token", "value": airflow_api.token, "domain": "127.0.0.1", "path": "/"}]
     with browser() as chromium:

@@ -20,14 +20,27 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the registry's champion over HTTP (FastAPI + uvicorn; docs at /docs)."""
+    import socket
+
     import uvicorn
 
+    from nyctaxi.errors import InvalidArgument
+
     settings = Settings()
+    host, port = host or settings.serving_host, port or settings.serving_port
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:  # uvicorn would say "[Errno 98] …" and exit 3: say which port and what to do
+            probe.bind((host, port))
+        except OSError as error:
+            raise InvalidArgument(
+                f"cannot listen on {host}:{port} ({error.strerror}): is another `nyctaxi serve` running? "
+                f"stop it, or pass --port {port + 1}"
+            ) from None
     uvicorn.run(
         "nyctaxi.serving.app:app_from_environment",
         factory=True,  # each worker process builds its app (and loads the model) itself
-        host=host or settings.serving_host,
-        port=port or settings.serving_port,
+        host=host,
+        port=port,
         workers=workers or settings.serving_workers,
     )
 

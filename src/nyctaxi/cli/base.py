@@ -62,13 +62,36 @@ def months_of(month: str | None, months: str | None) -> list[Month]:
     return parse_month_range(months) if months else [Month.parse(month)]
 
 
+def _version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"nyctaxi {version('nyctaxi')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
-    ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", help="show tracebacks")] = False
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="show tracebacks (anywhere on the line)")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no live progress, only each step's line")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
 ) -> None:
-    from nyctaxi.logs import start
+    from nyctaxi.logs import quiet_libraries, start
+    from nyctaxi.progress import set_quiet
 
     _state["verbose"] = verbose
+    set_quiet(quiet)
     process_defaults()
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
-    start(Settings().log_dir, ctx.invoked_subcommand or "nyctaxi")
+    log = start(Settings().log_dir, ctx.invoked_subcommand or "nyctaxi")
+    if verbose or ctx.invoked_subcommand == "serve":  # a server's log is its console
+        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    else:  # the console is the command's own lines; everything logged goes to the log file
+        handler = logging.FileHandler(log, encoding="utf-8", delay=True)  # no file until a record
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+        quiet_libraries()

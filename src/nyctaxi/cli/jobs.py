@@ -15,6 +15,22 @@ from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.jobs import JOBS, MONTH, Job
 from nyctaxi.months import Month, parse_service
+from nyctaxi.quality.report import format_training, validation_counts
+
+
+def watcher(spark):
+    """``watch(stage, month)``: the live progress of a stage of this session (`nyctaxi.progress`)."""
+    from nyctaxi import progress
+
+    def watch(stage: str, month) -> object:
+        rounds = None
+        if stage == "train":  # XGBoost is loaded only by the jobs that use it
+            from nyctaxi.ml.training import XGB_PARAMS
+
+            rounds = int(XGB_PARAMS["n_estimators"])
+        return progress.stage(spark if JOBS[stage].spark else None, f"{stage} {month}", rounds)
+
+    return watch
 
 
 def run_stages(stages: list[str], service: str, wanted: list[Month]) -> list:
@@ -22,11 +38,14 @@ def run_stages(stages: list[str], service: str, wanted: list[Month]) -> list:
     from nyctaxi.spark import build_session
 
     settings = Settings()
+    for m in wanted:  # the later stages' inputs are made by the first
+        JOBS[stages[0]].preflight(settings, service, {"month": m})
     spark = build_session(settings, f"nyctaxi-{'-'.join(stages)}")
-    reports = []
+    reports, watch = [], watcher(spark)
     for m in wanted:
         for stage in stages:
-            report = JOBS[stage].start(spark, settings, service, {"month": m})
+            with watch(stage, m):
+                report = JOBS[stage].start(spark, settings, service, {"month": m})
             typer.echo(
                 f"{stage} {service} {m}: {report.status}, rows in {report.rows_in:,}, out {report.rows_out:,}"
             )
@@ -34,16 +53,8 @@ def run_stages(stages: list[str], service: str, wanted: list[Month]) -> list:
     return reports
 
 
-def format_training(summary: dict) -> str:
-    lines = [f"{'':<18}{'RMSE':>8}{'MAE':>8}{'within 5 min':>14}"]
-    for who, values in summary["metrics"].items():
-        label = f"champion v{values['version']}" if who == "champion" else who.replace("_", " ")
-        lines.append(f"{label:<18}{values['rmse']:>8.3f}{values['mae']:>8.3f}{values['within_5_min']:>14.1%}")
-    alias = "champion" if summary["champion"] else "challenger"
-    lines.append(
-        f"{summary['model_name']} version {summary['model_version']}: {alias} ({summary['decision']})"
-    )
-    return "\n".join(lines)
+def html_of(report) -> str:
+    return next(item["uri"] for item in report.outputs if item.get("report") == "html")
 
 
 def said(report) -> str:
@@ -54,8 +65,7 @@ def said(report) -> str:
         return "\n".join(report.lines())
     summary = report.summary
     if report.stage == "validate":
-        html = report.outputs[-1]["uri"]
-        return f"  {len(summary['expectations'])} expectations passed; report {html}"
+        return f"  {validation_counts(summary)}; report {html_of(report)}"
     if report.stage == "train":
         return format_training(summary)
     if report.stage == "score":
@@ -67,7 +77,7 @@ def said(report) -> str:
         return (
             f"monitor {report.service} {report.month} vs {summary['reference']}: no alert; "
             f"{len(summary['drifted_features'])} drifted feature(s) {summary['drifted_features']}, "
-            f"RMSE ratio {summary['errors']['ratio'] or float('nan'):.2f}; report {report.outputs[-1]['uri']}"
+            f"RMSE ratio {summary['errors']['ratio'] or float('nan'):.2f}; report {html_of(report)}"
         )
     return ""
 
@@ -78,13 +88,17 @@ def run_each(job: Job, service: str, options: dict, wanted: list[Month] | None) 
         return run_stages([job.name], service, wanted)
     spark = None
     settings = Settings()
+    for each in [options] if wanted is None else [{**options, "month": m} for m in wanted]:
+        job.preflight(settings, service, each)
     if job.spark:
         from nyctaxi.spark import build_session
 
         spark = build_session(settings, f"nyctaxi-{job.name}")
-    if wanted is None:
-        return [job.start(spark, settings, service, options)]
-    return [job.start(spark, settings, service, {**options, "month": m}) for m in wanted]
+    watch, reports = watcher(spark), []
+    for each in [options] if wanted is None else [{**options, "month": m} for m in wanted]:
+        with watch(job.name, each.get("month") or each.get("eval_month") or each.get("current") or ""):
+            reports.append(job.start(spark, settings, service, each))
+    return reports
 
 
 def _job_command(job: Job) -> None:
@@ -132,7 +146,9 @@ for _job in JOBS.values():
 @handled
 def submit(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="JOB", help=f"one of: {', '.join(JOBS)}")],
+    name: Annotated[
+        str, typer.Argument(metavar="JOB", help=f"one of: {', '.join(n for n, j in JOBS.items() if j.spark)}")
+    ],
     service: ServiceOpt,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print the spark-submit command, run nothing")

@@ -99,6 +99,12 @@ class Job:
             typed[option.name] = option.parse(value) if isinstance(value, str) else value
         return typed
 
+    def preflight(self, settings: Settings, service: str, options: dict) -> None:
+        """Refuse at once (no session yet) what cannot run on this lake: `nyctaxi.preflight`."""
+        from nyctaxi.preflight import check
+
+        check(self.name, settings, service, options)
+
     def start(self, spark: SparkSession | None, settings: Settings, service: str, options: dict) -> RunReport:
         module = importlib.import_module(f"{__name__}.{self.name}")
         options = {k: v for k, v in options.items() if k != SKIP_MISSING.name}
@@ -178,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         if not chosen.spark:
             print("\n".join(chosen.start(None, settings, service, options).lines()))
             return 0
+        chosen.preflight(settings, service, options)
         from nyctaxi.spark import build_session
 
         # Named as the DAG's --name (the month the job writes): the Spark UI tells runs apart.

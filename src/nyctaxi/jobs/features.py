@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from nyctaxi.config import Settings
 from nyctaxi.errors import MissingInput
@@ -62,8 +63,51 @@ def _write(ctx: JobContext) -> tuple[MonthRecord, Result]:
     written = ctx.catalog.read("trip_features", service, month, features.version).frame
     hourly = ctx.write(build_zone_hourly(written), "zone_hourly", source_sha256=source)
     tables = {"trip_features": features.version, "zone_hourly": hourly.version}
+    shown = month_profile(ctx.catalog.read("zone_hourly", service, month, hourly.version).frame, zones)
     record = MonthRecord(
         "gold", service, str(month), ctx.run_id, source, trips.record.source_file, tables,
         inputs={"trips": trips.version},
     )  # fmt: skip
-    return record, Result(silver_rows, features.rows, 0, source_sha256=source)
+    return record, Result(silver_rows, features.rows, 0, source_sha256=source, summary={"profile": shown})
+
+
+BUSIEST_ZONES = 10
+
+
+def month_profile(hourly: DataFrame, zones: DataFrame) -> dict:
+    """What the month report draws, from the month's zone_hourly rows (a few thousand): trips
+    by pickup hour and weekday (ISO, Monday = 1), and the busiest pickup zones with their names."""
+    weekday = ((F.dayofweek("pickup_date") + 5) % 7 + 1).alias("weekday")
+    by_hour = {
+        r["pickup_hour"]: r["trips"]
+        for r in hourly.groupBy("pickup_hour").agg(F.sum("trips").alias("trips")).collect()
+    }
+    by_day = {
+        r["weekday"]: r["trips"] for r in hourly.groupBy(weekday).agg(F.sum("trips").alias("trips")).collect()
+    }
+    busiest = (
+        hourly.groupBy("pu_location_id")
+        .agg(F.sum("trips").alias("trips"))
+        .orderBy(F.desc("trips"), "pu_location_id")
+        .limit(BUSIEST_ZONES)
+        .join(
+            zones.select(F.col("LocationID").alias("pu_location_id"), "Zone", "Borough"),
+            "pu_location_id",
+            "left",
+        )
+        .orderBy(F.desc("trips"), "pu_location_id")
+        .collect()
+    )
+    return {
+        "trips_by_hour": [int(by_hour.get(h, 0)) for h in range(24)],
+        "trips_by_weekday": [int(by_day.get(d, 0)) for d in range(1, 8)],
+        "busiest_zones": [
+            {
+                "zone_id": r["pu_location_id"],
+                "zone": r["Zone"],
+                "borough": r["Borough"],
+                "trips": int(r["trips"]),
+            }
+            for r in busiest
+        ],
+    }

@@ -37,7 +37,8 @@ def _scored(ctx: JobContext, month: Month, model):
     rows, limit = gold.count(), ctx.settings.drift_sample_rows
     if rows == 0:
         raise MissingInput(
-            f"gold trip_features has no rows for {ctx.service} {month}: run `nyctaxi run` first"
+            f"gold trip_features has no rows for {ctx.service} {month}: run "
+            f"`nyctaxi features --service {ctx.service} --month {month}` first"
         )
     if rows > limit:
         gold = gold.sample(fraction=limit / rows, seed=42)
@@ -52,12 +53,12 @@ def _error(scored: DataFrame) -> float | None:
 
 
 def _monitor(ctx: JobContext, reference: Month | None) -> Result:
-    from nyctaxi.jobs.score import resolve_version
-    from nyctaxi.monitoring.drift import Limits, drift_report, judge
+    from nyctaxi.monitoring.drift import Limits, drift_page, drift_report, judge
+    from nyctaxi.preflight import need_model
 
     settings, current = ctx.settings, ctx.month
     models = registry.ModelRegistry.from_settings(settings)
-    model_version = resolve_version(models, None)
+    model_version = need_model(settings, ctx.service, current, None, "monitor")
     model = models.load(model_version)
     ctx.used(model=registry.MODEL_NAME, version=model_version)
     reference = reference or Month.parse(model.metadata["train_months"][-1])
@@ -73,8 +74,9 @@ def _monitor(ctx: JobContext, reference: Month | None) -> Result:
     html_uri = ctx.lake.report("monitor", ctx.service, current).removesuffix(".json") + ".html"
     with tempfile.TemporaryDirectory() as folder:
         html = os.path.join(folder, "drift.html")
-        snapshot.save_html(html)
-        _log_to_mlflow(models, ctx.service, current, summary, html)
+        with open(html, "w", encoding="utf-8") as out:
+            out.write(drift_page(snapshot, summary, ctx.service, str(current)))
+        _log_to_mlflow(models, settings.mlflow_drift_experiment, ctx.service, current, summary, html)
         ctx.lake.publish_file(html, html_uri)
     ctx.made(report="html", uri=html_uri)
     if reasons:
@@ -115,12 +117,12 @@ def _logged_rmse(models: registry.ModelRegistry, model_version: str) -> float | 
 
 
 def _log_to_mlflow(
-    models: registry.ModelRegistry, service: str, month: Month, summary: dict, html: str
+    models: registry.ModelRegistry, experiment: str, service: str, month: Month, summary: dict, html: str
 ) -> None:
     import mlflow
 
     name = f"drift {service} {summary['reference']} → {month}"
-    with models.tracking(), mlflow.start_run(experiment_id=models.experiment_id(), run_name=name):
+    with models.tracking(), mlflow.start_run(experiment_id=models.experiment_id(experiment), run_name=name):
         mlflow.set_tags(
             {"kind": "drift", "model_version": summary["model_version"], "alert": str(summary["alert"])}
         )

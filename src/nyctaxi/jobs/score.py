@@ -15,6 +15,7 @@ from nyctaxi.ml import registry
 from nyctaxi.ml.features import model_vectors
 from nyctaxi.ml.scoring import with_predictions
 from nyctaxi.months import Month
+from nyctaxi.preflight import need_model
 from nyctaxi.quality.report import RunReport
 
 
@@ -27,24 +28,11 @@ def run(
     )
 
 
-def resolve_version(models: registry.ModelRegistry, model_version: str | None) -> str:
-    if model_version:
-        models.client.get_model_version(registry.MODEL_NAME, model_version)  # clear MLflow error if absent
-        return str(model_version)
-    champion = models.version_by_alias(registry.CHAMPION)
-    if champion is None:
-        raise MissingInput(
-            f"no '{registry.CHAMPION}' version of model {registry.MODEL_NAME} at "
-            f"{models.tracking_uri}: run `nyctaxi train` first, or pass --model-version"
-        )
-    return str(champion.version)
-
-
 def _score(ctx: JobContext, model_version: str | None) -> Result:
     service, month = ctx.service, ctx.month
     gold = ctx.read("trip_features")
     models = registry.ModelRegistry.from_settings(ctx.settings)
-    model_version = resolve_version(models, model_version)
+    model_version = need_model(ctx.settings, service, month, model_version, "score")
     model = models.load(model_version)
     ctx.used(model=registry.MODEL_NAME, version=model_version)
     rows_in = gold.frame.count()

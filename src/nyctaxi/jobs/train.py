@@ -3,6 +3,9 @@ the same evaluation rows, one MLflow run, a registered version and the champion 
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import partial, reduce
 
@@ -86,8 +89,10 @@ def _read_months(ctx: JobContext, months: list[Month]) -> DataFrame:
 
 
 def _train(ctx: JobContext, spec: TrainSpec) -> Result:
-    from nyctaxi.ml.tracking import log_training_run  # MLflow is imported only by jobs that use it
+    # MLflow is imported only by jobs that use it
+    from nyctaxi.ml.tracking import log_training_run, save_evaluation_figure
 
+    started_ms = time.time_ns() // 1_000_000
     zones = zone_state(read_zone_lookup(ctx.spark, ctx.lake.zone_lookup()))
     train = filter_training_rows(_read_months(ctx, spec.train_months))
     if spec.sample_fraction < 1.0:
@@ -99,7 +104,12 @@ def _train(ctx: JobContext, spec: TrainSpec) -> Result:
     finally:
         train.unpersist()
         rows.unpersist()
-    summary = log_training_run(ctx.settings, spec, evaluation, ctx.inputs)
+    figure_uri = ctx.lake.report("train", spec.service, spec.eval_month).removesuffix(".json") + ".png"
+    with tempfile.TemporaryDirectory() as folder:
+        png = save_evaluation_figure(spec, evaluation, os.path.join(folder, "evaluation.png"))
+        summary = log_training_run(ctx.settings, spec, evaluation, ctx.inputs, started_ms, png)
+        ctx.lake.publish_file(png, figure_uri)
+    ctx.made(report="figure", uri=figure_uri)
     return Result(evaluation.train_rows, evaluation.results["model"]["rows"], summary=summary)
 
 
@@ -112,10 +122,15 @@ def _evaluate(
     rows: DataFrame,
 ) -> Evaluation:
     train_rows = train.count()
-    for name, count in (("training", train_rows), ("evaluation", rows.count())):
+    for name, count, months in (
+        ("training", train_rows, spec.train_months),
+        ("evaluation", rows.count(), [spec.eval_month]),
+    ):
         if count == 0:
+            listed = ", ".join(map(str, months))
             raise MissingInput(
-                f"no {name} rows in gold trip_features for {spec.service}: run `nyctaxi run` first"
+                f"no {name} rows in gold trip_features for {spec.service} {listed}: run "
+                f"`nyctaxi features --service {spec.service} --month {months[0]}` first"
             )
     workers = max(1, min(settings.train_workers, task_slots(spark)))
     booster = fit_booster(model_vectors(train, zones), workers, spec.seed)

@@ -70,17 +70,24 @@ class ModelRegistry:
         with _use_tracking_uri(self.tracking_uri):
             yield self.client
 
-    def experiment_id(self) -> str:
-        """The experiment's id, creating it (with a local artifact folder for a local store) once."""
-        found = self.client.get_experiment_by_name(self.experiment)
+    def experiment_id(self, name: str | None = None) -> str:
+        """The id of experiment ``name`` (default: the training one), creating it (with a local
+        artifact folder for a local store) once."""
+        name = name or self.experiment
+        found = self.client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
         local = self.tracking_uri.startswith(("sqlite:", "file:"))
         location = f"file://{self.artifacts}" if local else None
         try:
-            return self.client.create_experiment(self.experiment, artifact_location=location)
+            return self.client.create_experiment(name, artifact_location=location)
         except MlflowException:  # created meanwhile by a concurrent run
-            return self.client.get_experiment_by_name(self.experiment).experiment_id
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    def versions(self) -> list[str]:
+        """The model's registered versions, oldest first (none when it was never registered)."""
+        found = self.client.search_model_versions(f"name='{MODEL_NAME}'")
+        return [str(v) for v in sorted(int(found_version.version) for found_version in found)]
 
     def version_by_alias(self, alias: str) -> ModelVersion | None:
         try:

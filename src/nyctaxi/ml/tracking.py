@@ -13,7 +13,7 @@ import pandas as pd
 from nyctaxi.config import Settings
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import METRICS
-from nyctaxi.ml.plots import evaluation_figure
+from nyctaxi.ml.plots import evaluation_figure, importance_figure, residual_figure
 from nyctaxi.ml.pyfunc import ARTIFACT_KEY, TripDurationPyfunc, signature
 from nyctaxi.ml.training import XGB_PARAMS
 
@@ -46,8 +46,59 @@ def lineage(inputs: list[dict]) -> dict[str, str]:
     return tags | {f"gold.trip_features.version.{i['month']}": str(i["version"]) for i in months}
 
 
-def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -> dict:
-    """Log the run, register the model (``challenger``), apply the gate; returns the summary."""
+def run_name(spec) -> str:
+    """ "green 2025-01 → 2025-02": the service, the training months and the evaluation month."""
+    return f"{spec.service} {'+'.join(map(str, spec.train_months))} → {spec.eval_month}"
+
+
+def save_evaluation_figure(spec, evaluation, path: str) -> str:
+    """The evaluation figure as a PNG at ``path`` (logged with the run, and kept in the lake)."""
+    evaluation_figure(evaluation.sample, evaluation.by_hour, run_name(spec)).savefig(path, dpi=80)
+    return path
+
+
+MODEL_DESCRIPTION = (
+    "Trip duration in minutes of NYC TLC taxi trips, from what a request knows at pickup (service, "
+    "pickup time, pickup and drop-off zones, distance, passengers, vendor, rate code). XGBoost on "
+    "gold trip_features; versions are trained on one month and evaluated on the next, and the gate "
+    "makes a version champion only when it beats both baselines (and the current champion)."
+)
+
+
+def _description(spec, results: dict) -> str:
+    model, median = results["model"], results["median_baseline"]
+    return (
+        f"Trained on {spec.service} {', '.join(map(str, spec.train_months))}, evaluated on {spec.eval_month}: "
+        f"RMSE {model['rmse']:.3f} min vs the median baseline's {median['rmse']:.3f} and the linear "
+        f"baseline's {results['linear_baseline']['rmse']:.3f}."
+    )
+
+
+def datasets(spec, inputs: list[dict]) -> list[tuple]:
+    """The gold partitions the run read, as MLflow datasets at their Delta versions (no data is
+    read to log them: the version and the bronze file's sha256 identify the rows)."""
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    trained = {str(m) for m in spec.train_months}
+    found = []
+    for item in inputs:
+        if item.get("table") != "trip_features":
+            continue
+        source = DeltaDatasetSource(path=item["uri"], delta_table_version=item["version"])
+        name = f"gold.trip_features {spec.service} {item['month']}"
+        digest = f"v{item['version']}-{(item.get('source_sha256') or 'unknown')[:8]}"
+        context = "training" if item["month"] in trained else "evaluation"
+        found.append((MetaDataset(source, name=name, digest=digest), context))
+    return found
+
+
+def log_training_run(
+    settings: Settings, spec, evaluation, inputs: list[dict], started_ms: int, figure: str
+) -> dict:
+    """Log the run (with ``figure``, a PNG), register the model (``challenger``), apply the gate;
+    returns the summary. The run starts at ``started_ms`` (when the job began reading gold): its
+    duration in MLflow is the training's, not only the logging's."""
     models = registry.ModelRegistry.from_settings(settings)
     results = evaluation.results
     decision = registry.champion_gate(
@@ -55,10 +106,10 @@ def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -
         {name: results[name]["rmse"] for name in BASELINES},
         results["champion"]["rmse"] if "champion" in results else None,
     )
-    name = f"{spec.service} {'+'.join(map(str, spec.train_months))} → {spec.eval_month}"
+    created = models.client.create_run(models.experiment_id(), start_time=started_ms, run_name=run_name(spec))
     with (
         models.tracking() as client,
-        mlflow.start_run(experiment_id=models.experiment_id(), run_name=name) as run,
+        mlflow.start_run(run_id=created.info.run_id) as run,
     ):
         mlflow.log_params(
             {
@@ -73,9 +124,15 @@ def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -
                 "spark_master": settings.spark_master,
             }
         )
-        mlflow.set_tags({**lineage(inputs), **spec.tags})
+        mlflow.set_tags({**lineage(inputs), **spec.tags, "mlflow.note.content": _description(spec, results)})
+        for dataset, context in datasets(spec, inputs):
+            mlflow.log_input(dataset, context=context)
         mlflow.log_metrics(_flat_metrics(results))
-        mlflow.log_figure(evaluation_figure(evaluation.sample, evaluation.by_hour, name), "evaluation.png")
+        mlflow.log_artifact(figure)
+        mlflow.log_figure(
+            importance_figure(evaluation.model.booster, run_name(spec)), "feature_importance.png"
+        )
+        mlflow.log_figure(residual_figure(evaluation.sample, run_name(spec)), "residuals.png")
         with tempfile.TemporaryDirectory() as folder:
             info = mlflow.pyfunc.log_model(
                 name="model",
@@ -95,6 +152,10 @@ def log_training_run(settings: Settings, spec, evaluation, inputs: list[dict]) -
         client.set_registered_model_alias(registry.MODEL_NAME, registry.CHAMPION, version)
     for key, value in gate.items():
         client.set_model_version_tag(registry.MODEL_NAME, version, key, value)
+    client.update_registered_model(registry.MODEL_NAME, description=MODEL_DESCRIPTION)
+    client.update_model_version(
+        registry.MODEL_NAME, version, description=f"{_description(spec, results)} Gate: {decision.reason}."
+    )
     return {
         "run_id": run.info.run_id,
         "model_name": registry.MODEL_NAME,

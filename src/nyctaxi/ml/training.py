@@ -21,6 +21,24 @@ XGB_PARAMS: dict[str, float | int | str] = {
 }
 
 
+class RoundsToFile(xgb.callback.TrainingCallback):
+    """Appends a byte to ``path`` after each boosting round on the first worker: the CLI's progress
+    (`nyctaxi.progress`) counts them. Runs in the barrier tasks; the trees are not touched."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def after_iteration(self, model, epoch: int, evals_log) -> bool:
+        if xgb.collective.get_rank() == 0:
+            try:
+                with open(self.path, "ab") as out:
+                    out.write(b".")
+            except OSError:  # another machine than the driver's: no progress, same training
+                pass
+        return False
+
+
 def fit_booster(vectors: DataFrame, num_workers: int, seed: int) -> xgb.Booster:
     """Train on rows carrying the model features and the label; returns the native booster.
 
@@ -33,7 +51,11 @@ def fit_booster(vectors: DataFrame, num_workers: int, seed: int) -> xgb.Booster:
         .repartition(num_workers, "trip_id")
         .sortWithinPartitions("trip_id")
     )
+    from nyctaxi.progress import rounds_file
+
+    watched = rounds_file()
     estimator = SparkXGBRegressor(
+        callbacks=[RoundsToFile(watched)] if watched else None,
         features_col=list(MODEL_FEATURES),
         label_col=LABEL,
         num_workers=num_workers,

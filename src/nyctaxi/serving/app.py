@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -107,7 +108,8 @@ def create_app(settings: Settings, predictor: Predictor | None = None) -> FastAP
         if poller:
             poller.cancel()
 
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI / ReDoc assets the app serves itself (no CDN: works offline)
+    app = FastAPIOffline(
         title="nyctaxi trip duration",
         version="1",
         description="Predicted NYC taxi trip durations from the MLflow registry's champion model.",

@@ -1,6 +1,6 @@
-"""Screens a user of the stack looks at, captured in headless Chromium (Debian's, driven by
-Playwright; no browser download): Airflow's grid of the DAG, the Spark master UI, MLflow's
-registered model. Each capture returns the page's visible text so the test can check what it shows."""
+"""Pages a user looks at, opened in headless Chromium (Debian's, installed by `make browser`,
+driven by Playwright; no browser download): the stack's UIs, the month report, the drift report,
+serving's /docs. A capture returns the page's visible text so the test can check what it shows."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = shutil.which("chromium")
+    path = shutil.which("chromium") or shutil.which("google-chrome")
     if path is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it: scripts/stack.sh tools)")
+        pytest.skip("Debian's chromium is not installed (make test installs it: make browser)")
     return path
 
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from datetime import UTC, datetime
 
 ENV = "NYCTAXI_LOG_FILE"  # set once per process; child processes (spark-submit) inherit it
@@ -92,10 +92,19 @@ def stderr_to_log() -> Iterator[None]:
         os.close(saved)
 
 
+@contextmanager
+def prints_to_log() -> Iterator[None]:
+    """What Python code inside the block prints to ``sys.stderr`` goes to the log file: MLflow
+    announces a registration with bare prints (``Successfully registered model …``), no logger."""
+    with open(log_file(), "a", encoding="utf-8") as log, redirect_stderr(log):
+        yield
+
+
 def quiet_libraries() -> None:
     """The CLI's console shows its own lines only: library logging and Python warnings go to the
     log file."""
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # read when mlflow is imported
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # its tqdm bars
     logging.captureWarnings(True)
     warnings.simplefilter("default")
     for name in LIBRARY_LOGGERS:

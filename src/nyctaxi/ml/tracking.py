@@ -10,6 +10,7 @@ from importlib.metadata import version as installed
 import mlflow
 import pandas as pd
 
+from nyctaxi import logs
 from nyctaxi.config import Settings
 from nyctaxi.ml import registry
 from nyctaxi.ml.evaluation import METRICS
@@ -133,7 +134,7 @@ def log_training_run(
             importance_figure(evaluation.model.booster, run_name(spec)), "feature_importance.png"
         )
         mlflow.log_figure(residual_figure(evaluation.sample, run_name(spec)), "residuals.png")
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, logs.prints_to_log():
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=TripDurationPyfunc(),

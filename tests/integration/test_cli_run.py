@@ -173,7 +173,7 @@ def month_page_draws_the_run(lake: Lake, out: str, tmp_path: Path) -> None:
             assert chart.get_attribute("data-bars") == str(count), name
             assert chart.locator("g[id^='patch']").count() > count, f"{name}: bars not in the SVG"
             shot = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
-            colours = dict((colour, n) for n, colour in shot.getcolors(maxcolors=1 << 24))
+            colours = {colour: n for n, colour in shot.getcolors(maxcolors=1 << 24)}
             drawn = colours.get((59, 110, 165), 0) + colours.get((192, 57, 43), 0)
             assert drawn > 500, f"{name}: {drawn} bar pixels in its screenshot"
         evaluation = page.locator("img[data-chart='evaluation']")

@@ -91,7 +91,7 @@ def pipeline_summary(service: str, span: str, steps: list, pages: dict[str, str]
             lines.append(f"model {m}: skipped ({train.note if train else 'not run'})")
             continue
         lines.append(f"model trained on {Month.parse(m).previous()}, evaluated on {m}:")
-        lines += ["  " + line for line in format_training(train.report.summary).splitlines()]
+        lines.append(format_training(train.report.summary, indent="  "))
         if score and score.outcome == "succeeded":
             version = score.report.summary["model_version"]
             lines.append(f"scored {m}: {score.report.rows_out:,} trips with version {version}")

@@ -71,8 +71,9 @@ def _n(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def format_training(summary: dict) -> str:
-    """A train run's metrics beside both baselines (and the champion's), and the gate's decision."""
+def format_training(summary: dict, indent: str = "") -> str:
+    """A train run's metrics beside both baselines (and the champion's), and the gate's decision,
+    each line after ``indent``."""
     lines = [f"{'':<18}{'RMSE':>8}{'MAE':>8}{'within 5 min':>14}"]
     for who, values in summary["metrics"].items():
         label = f"champion v{values['version']}" if who == "champion" else who.replace("_", " ")
@@ -81,7 +82,7 @@ def format_training(summary: dict) -> str:
     lines.append(
         f"{summary['model_name']} version {summary['model_version']}: {alias} ({summary['decision']})"
     )
-    return "\n".join(lines)
+    return "\n".join(indent + line for line in lines)
 
 
 def validation_counts(summary: dict) -> str:
@@ -109,7 +110,7 @@ def _item(item: dict) -> str:
 def _stage_summary(report: dict) -> list[str]:
     summary, stage = report.get("summary") or {}, report["stage"]
     if stage == "train" and "metrics" in summary:
-        return ["  " + line for line in format_training(summary).splitlines()]
+        return format_training(summary, indent="  ").splitlines()
     if stage == "validate" and "expectations" in summary:
         failed = [c for c in summary["expectations"] if c["status"] == "failed"]
         lines = [f"  expectations      {validation_counts(summary)}"]

@@ -43,6 +43,9 @@ TABLES: dict[str, Table] = {
         Table("quarantine", "silver", "SILVER_QUARANTINE", tuple(TRIP_STATS_COLUMNS), "preprocess"),
         Table("trip_features", "gold", "GOLD_TRIP_FEATURES", tuple(TRIP_STATS_COLUMNS), "features"),
         Table("zone_hourly", "gold", "GOLD_ZONE_HOURLY", tuple(ZONE_HOURLY_STATS_COLUMNS), "features"),
+        # The feature store's source, written (one commit a month) and read by `materialize`; Feast
+        # filters it by time.
+        Table("zone_demand", "gold", "GOLD_ZONE_DEMAND", ("feature_at",), None),
         # Read whole, a partition at a time (a trip id's min/max skips nothing): no statistics.
         Table("predictions", "gold", "GOLD_PREDICTIONS", (), None),
     )

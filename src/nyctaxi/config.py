@@ -84,9 +84,23 @@ class Settings(BaseSettings):
     drift_error_ratio_max: float = Field(default=1.25, gt=1)
     drift_sample_rows: int = Field(default=50_000, ge=1_000)
     alert_webhook_url: str | None = None
+    # Feature store (Feast): the registry file and the online store (SQLite here; Redis when
+    # feature_redis is host:port), and whether training and serving use the demand features.
+    feature_registry: str = "feature_store/registry.db"
+    feature_online_path: str = "feature_store/online.db"
+    feature_redis: str | None = None
+    # Off by default: train green 2025-01 → evaluate 2025-02 gave RMSE 4.388 with them, 4.295 without.
+    demand_features: bool = False
 
     @field_validator(
-        "lake_bronze", "lake_silver", "lake_gold", "mlflow_artifacts", "jars_dir", "cluster_run_dir"
+        "lake_bronze",
+        "lake_silver",
+        "lake_gold",
+        "mlflow_artifacts",
+        "jars_dir",
+        "cluster_run_dir",
+        "feature_registry",
+        "feature_online_path",
     )
     @classmethod
     def _resolve_root(cls, value: str) -> str:

@@ -197,3 +197,18 @@ MODEL_FEATURES = (
 # NYC zones (1..263), the same rows for training and evaluation.
 TRAIN_MIN_DURATION_MIN, TRAIN_MAX_DURATION_MIN = 1.0, 60.0
 TRAIN_FIRST_ZONE, TRAIN_LAST_ZONE = 1, 263
+
+# ---- demand features (feature store, gold `zone_demand`): lagged from gold zone_hourly ------------
+# One row per (service, pickup zone, hour) stamped at the hour's start: its values use only trips
+# that had ended by then. A trip's own hour (and anything later) never contributes.
+DEMAND_ZONES = range(TRAIN_FIRST_ZONE, TRAIN_LAST_ZONE + 1)  # the zones a model row can start in
+DEMAND_LOOKBACK_DAYS = 28  # the longest window (the trailing 4-week means)
+# Speeds need the trip's end: a window of pickups closes this long before the row's time, so every
+# trip in it had ended (silver's longest trip, rule 4).
+DEMAND_SETTLE_HOURS = int(MAX_DURATION_MIN // 60)
+# zone × hour-of-week (entity ``zone_hour``): the same zone and hour of the week, one week earlier
+# and over the previous four weeks. Zone (entity ``zone``): the zone over the days before the row's
+# day (one value per day, so a day's trips all see the same one).
+ZONE_HOUR_FEATURES = ("trips_1w", "avg_duration_1w", "trips_4w_mean")
+ZONE_FEATURES = ("zone_trips_per_hour_28d", "zone_avg_speed_mph_7d")
+DEMAND_FEATURES = (*ZONE_HOUR_FEATURES, *ZONE_FEATURES)

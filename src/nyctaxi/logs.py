@@ -12,7 +12,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 
 ENV = "NYCTAXI_LOG_FILE"  # set once per process; child processes (spark-submit) inherit it
@@ -21,7 +21,7 @@ TRACE_LOGGER = "nyctaxi.trace"
 ENGINE_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 # Libraries that log to the console by themselves: MLflow (and alembic, creating its database
 # tables), XGBoost's Spark estimator (its parameters, every fit), py4j.
-LIBRARY_LOGGERS = ("mlflow", "alembic", "XGBoost-PySpark", "py4j", "py.warnings")
+LIBRARY_LOGGERS = ("mlflow", "alembic", "XGBoost-PySpark", "py4j", "py.warnings", "feast")
 
 
 def start(log_dir: str, name: str) -> str:
@@ -93,11 +93,16 @@ def stderr_to_log() -> Iterator[None]:
 
 
 @contextmanager
-def prints_to_log() -> Iterator[None]:
-    """What Python code inside the block prints to ``sys.stderr`` goes to the log file: MLflow
-    announces a registration with bare prints (``Successfully registered model …``), no logger."""
+def prints_to_log(stdout: bool = False) -> Iterator[None]:
+    """What Python code inside the block prints to ``sys.stderr`` (and ``sys.stdout`` if asked) goes
+    to the log file: MLflow announces a registration with bare prints (``Successfully registered
+    model …``), Feast a materialization with banners and progress bars."""
     with open(log_file(), "a", encoding="utf-8") as log, redirect_stderr(log):
-        yield
+        if not stdout:
+            yield
+            return
+        with redirect_stdout(log):
+            yield
 
 
 def quiet_libraries() -> None:

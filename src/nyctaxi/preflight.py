@@ -64,6 +64,8 @@ def check(stage: str, settings: Settings, service: str, options: dict) -> None:
     month = options.get("month")
     if stage == "features":
         need_month(lake, "silver", service, month)
+    elif stage == "materialize":
+        need_month(lake, "gold", service, month)
     elif stage == "validate":
         need_month(lake, "silver", service, month)
         need_month(lake, "gold", service, month)

@@ -100,6 +100,22 @@ GOLD_ZONE_HOURLY = T.StructType(
         T.StructField("total_amount_sum", T.DoubleType()),
     ]
 )
+# The feature store's offline source (nyctaxi.feature_store): one row per service, zone and hour of
+# the month, ``feature_at`` the hour's start (wall clock, held as a UTC instant: Feast's timestamps).
+GOLD_ZONE_DEMAND = T.StructType(
+    [
+        T.StructField("service", T.StringType()),
+        T.StructField("month", T.StringType()),
+        T.StructField("pu_location_id", T.IntegerType()),
+        T.StructField("hour_of_week", T.IntegerType()),  # 0 = Monday 00:00 … 167 = Sunday 23:00
+        T.StructField("feature_at", T.TimestampType()),
+        T.StructField("trips_1w", T.LongType()),
+        T.StructField("avg_duration_1w", T.DoubleType()),
+        T.StructField("trips_4w_mean", T.DoubleType()),
+        T.StructField("zone_trips_per_hour_28d", T.DoubleType()),
+        T.StructField("zone_avg_speed_mph_7d", T.DoubleType()),
+    ]
+)
 GOLD_PREDICTIONS = T.StructType(
     [
         T.StructField("trip_id", T.StringType()),

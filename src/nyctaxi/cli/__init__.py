@@ -6,7 +6,7 @@ run, report, synth; admin: serve, cluster, storage.
 
 import sys
 
-from nyctaxi.cli import admin, jobs, pipeline  # noqa: F401  (each registers its commands)
+from nyctaxi.cli import admin, feature_store, jobs, pipeline  # noqa: F401  (each registers its commands)
 from nyctaxi.cli.base import app
 
 GLOBAL_FLAGS = ("--verbose", "--quiet", "--version")

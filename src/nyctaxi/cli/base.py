@@ -22,6 +22,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+feature_store_app = typer.Typer(
+    help="The feature store (Feast): point-in-time demand features for training and serving.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(feature_store_app, name="feature-store")
+GROUPS = {"feature-store": feature_store_app}  # a job's `group` (nyctaxi.jobs.Job) → its command group
 _state = {"verbose": False}
 
 ServiceOpt = Annotated[str, typer.Option("--service", help="yellow or green")]

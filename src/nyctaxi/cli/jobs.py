@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from nyctaxi.cli.base import MonthOpt, MonthsOpt, ServiceOpt, app, handled, months_of
+from nyctaxi.cli.base import GROUPS, MonthOpt, MonthsOpt, ServiceOpt, app, handled, months_of
 from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.jobs import JOBS, MONTH, Job
@@ -68,6 +68,13 @@ def said(report) -> str:
         return f"  {validation_counts(summary)}; report {html_of(report)}"
     if report.stage == "train":
         return format_training(summary)
+    if report.stage == "materialize":
+        online = (
+            f"online store ({summary['online_store']}) loaded"
+            if summary["online"]
+            else f"online store left as it is: it holds a later month (to {summary['online_holds_later']})"
+        )
+        return f"  zone_demand {report.month}: {report.rows_out:,} rows; {online}"
     if report.stage == "score":
         return (
             f"score {report.service} {report.month}: {report.rows_out:,} trips scored with "
@@ -135,7 +142,7 @@ def _job_command(job: Job) -> None:
     run_job.__signature__ = inspect.Signature(params)
     run_job.__annotations__ = {p.name: p.annotation for p in params}
     run_job.__doc__ = job.help
-    app.command(job.name)(handled(run_job, job.name))
+    (GROUPS[job.group] if job.group else app).command(job.name)(handled(run_job, job.name))
 
 
 for _job in JOBS.values():

@@ -67,6 +67,7 @@ class Job:
     help: str
     options: tuple[Option, ...] = (MONTH,)
     spark: bool = True  # False: run(settings, service, **options), in any Python, no session
+    group: str | None = None  # the CLI command group it is under (`nyctaxi feature-store materialize`)
 
     @property
     def monthly(self) -> bool:
@@ -127,6 +128,11 @@ JOBS: dict[str, Job] = {
         ),
         Job("preprocess", "Bronze → silver `trips` + `quarantine` (contract §2–§3)."),
         Job("features", "Silver → gold `trip_features` + `zone_hourly` (contract §4)."),
+        Job(
+            "materialize",
+            "Gold zone_hourly → gold zone_demand (lagged demand features) → the online store (Feast).",
+            group="feature-store",
+        ),
         Job("validate", "The data expectations of a month over silver and gold (JSON + HTML report)."),
         Job(
             "train",

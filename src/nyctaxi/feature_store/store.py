@@ -1,0 +1,124 @@
+"""The Feast store built from settings, and what the jobs and serving do with it.
+
+- Registry: a file (``NYCTAXI_FEATURE_REGISTRY``; default ``feature_store/registry.db``), written
+  only by :func:`apply`.
+- Offline store: Spark, reading gold ``zone_demand`` (Delta) with the session the job runs in,
+  on any master.
+- Online store: SQLite (``NYCTAXI_FEATURE_ONLINE_PATH``, default ``feature_store/online.db``) or,
+  when ``NYCTAXI_FEATURE_REDIS`` is set (``host:port``), Redis.
+
+Timestamps: a trip's pickup is wall-clock NYC time without a zone; Feast compares instants, so both
+sides hold the wall clock as if it were UTC (the sessions' zone is UTC, `nyctaxi.sparkconf`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from feast import FeatureStore
+from feast.infra.offline_stores.contrib.spark_offline_store.spark import SparkOfflineStoreConfig
+from feast.infra.online_stores.redis import RedisOnlineStoreConfig
+from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+from feast.repo_config import RegistryConfig, RepoConfig
+
+from nyctaxi.config import Settings
+from nyctaxi.contract import DEMAND_FEATURES
+from nyctaxi.errors import MissingInput
+from nyctaxi.feature_store.definitions import VIEWS, feature_refs, repository
+from nyctaxi.lake import Lake
+from nyctaxi.logs import prints_to_log
+from nyctaxi.months import Month
+from nyctaxi.storage import spark_uri
+
+PROJECT = "nyctaxi"
+
+
+def repo_config(settings: Settings) -> RepoConfig:
+    if settings.feature_redis:
+        online = RedisOnlineStoreConfig(connection_string=settings.feature_redis)
+    else:
+        online = SqliteOnlineStoreConfig(path=settings.feature_online_path)
+    return RepoConfig(
+        project=PROJECT,
+        provider="local",
+        # cache_ttl 0: a long-running reader (serving) sees a new apply at its next refresh.
+        registry=RegistryConfig(path=settings.feature_registry, cache_ttl_seconds=0),
+        offline_store=SparkOfflineStoreConfig(),
+        online_store=online,
+        entity_key_serialization_version=3,
+    )
+
+
+def open_store(settings: Settings) -> FeatureStore:
+    folders = {os.path.dirname(settings.feature_registry)}
+    if not settings.feature_redis:
+        folders.add(os.path.dirname(settings.feature_online_path))
+    for folder in folders:
+        if folder and "://" not in folder:
+            os.makedirs(folder, exist_ok=True)
+    return FeatureStore(config=repo_config(settings))
+
+
+def apply(settings: Settings) -> dict[str, int]:
+    """Register the entities and views (idempotent); returns each view's registry version number."""
+    store = open_store(settings)
+    with prints_to_log():
+        store.apply(repository(spark_uri(Lake.from_settings(settings).table("zone_demand"))))
+    return view_versions(store)
+
+
+def view_versions(store: FeatureStore) -> dict[str, int]:
+    """Each view's version in the registry (what a training run logs); MissingInput before apply."""
+    found = {}
+    for view in VIEWS:
+        try:
+            # Feast reads its first version (0) back as None
+            found[view.name] = store.get_feature_view(view.name).current_version_number or 0
+        except Exception as error:  # Feast raises its own not-found (and a missing registry file)
+            raise MissingInput(
+                f"feature view {view.name} is not in the registry {store.config.registry.path}: "
+                "run `nyctaxi feature-store apply`"
+            ) from error
+    return found
+
+
+@dataclass(frozen=True)
+class Materialized:
+    start: datetime
+    end: datetime
+    online: bool  # False: the online store already holds a later month (left as it is)
+    later: datetime | None = None
+
+
+def _utc(wall_clock: datetime) -> datetime:
+    return wall_clock.replace(tzinfo=UTC)
+
+
+def materialize(store: FeatureStore, month: Month) -> Materialized:
+    """Load ``month``'s rows into the online store: per key, the latest row of the month.
+
+    The online store keeps the last value written per key, so a re-run of an older month after a
+    newer one would put older values online: that re-run leaves the online store alone."""
+    start, end = _utc(month.start), _utc(month.end)
+    later = max(
+        (
+            interval_end
+            for view in VIEWS
+            for _, interval_end in store.get_feature_view(view.name).materialization_intervals
+        ),
+        default=None,
+    )
+    if later is not None and later > end:
+        return Materialized(start, end, online=False, later=later)
+    with prints_to_log(stdout=True):
+        store.materialize(start, end, feature_views=[view.name for view in VIEWS])
+    return Materialized(start, end, online=True)
+
+
+def online_features(store: FeatureStore, keys: list[dict]) -> list[dict[str, float | None]]:
+    """The online values for each ``{service, pu_location_id, hour_of_week}``, one dict per key in
+    ``contract.DEMAND_FEATURES`` order (None: the store holds no value)."""
+    found = store.get_online_features(features=feature_refs(), entity_rows=keys).to_dict()
+    return [{name: found[name][i] for name in DEMAND_FEATURES} for i in range(len(keys))]

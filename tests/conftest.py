@@ -43,6 +43,8 @@ def make_settings(root: Path, **overrides) -> Settings:
         "http_backoff_s": 0.01,
         "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
         "mlflow_artifacts": str(root / "mlartifacts"),
+        "feature_registry": str(root / "feature_store" / "registry.db"),
+        "feature_online_path": str(root / "feature_store" / "online.db"),
         "jars_dir": JARS_DIR,
     }
     return Settings(**{**values, **overrides})

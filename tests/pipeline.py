@@ -27,6 +27,8 @@ def settings_env(settings) -> dict[str, str]:
         NYCTAXI_SPARK_MASTER="local[2]",
         NYCTAXI_SPARK_SHUFFLE_PARTITIONS="4",
         NYCTAXI_MLFLOW_ARTIFACTS=settings.mlflow_artifacts,
+        NYCTAXI_FEATURE_REGISTRY=settings.feature_registry,
+        NYCTAXI_FEATURE_ONLINE_PATH=settings.feature_online_path,
         MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
         MLFLOW_DISABLE_TELEMETRY="true",
     )

@@ -212,3 +212,8 @@ DEMAND_SETTLE_HOURS = int(MAX_DURATION_MIN // 60)
 ZONE_HOUR_FEATURES = ("trips_1w", "avg_duration_1w", "trips_4w_mean")
 ZONE_FEATURES = ("zone_trips_per_hour_28d", "zone_avg_speed_mph_7d")
 DEMAND_FEATURES = (*ZONE_HOUR_FEATURES, *ZONE_FEATURES)
+
+
+def hour_of_week_of(pickup) -> int:
+    """0 = Monday 00:00 … 167 = Sunday 23:00 of a wall-clock datetime (``transform.demand`` on Spark)."""
+    return (pickup.isoweekday() - 1) * 24 + pickup.hour

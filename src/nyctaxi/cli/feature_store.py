@@ -9,6 +9,7 @@ import typer
 
 from nyctaxi.cli.base import ServiceOpt, feature_store_app, handled
 from nyctaxi.config import Settings
+from nyctaxi.contract import hour_of_week_of
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.months import parse_service
 
@@ -57,7 +58,7 @@ def get(
         pickup = datetime.fromisoformat(at)
     except ValueError as error:
         raise InvalidArgument(f"--at {at!r} is not a time (expected YYYY-MM-DDTHH:MM)") from error
-    hour_of_week = (pickup.isoweekday() - 1) * 24 + pickup.hour
+    hour_of_week = hour_of_week_of(pickup)
     feast = store.open_store(Settings())
     store.view_versions(feast)
     key = {"service": parse_service(service), "pu_location_id": zone, "hour_of_week": hour_of_week}

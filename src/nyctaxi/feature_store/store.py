@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from feast import FeatureStore
 from feast.infra.offline_stores.contrib.spark_offline_store.spark import SparkOfflineStoreConfig
@@ -31,6 +32,9 @@ from nyctaxi.lake import Lake
 from nyctaxi.logs import prints_to_log
 from nyctaxi.months import Month
 from nyctaxi.storage import spark_uri
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 PROJECT = "nyctaxi"
 
@@ -122,3 +126,26 @@ def online_features(store: FeatureStore, keys: list[dict]) -> list[dict[str, flo
     ``contract.DEMAND_FEATURES`` order (None: the store holds no value)."""
     found = store.get_online_features(features=feature_refs(), entity_rows=keys).to_dict()
     return [{name: found[name][i] for name in DEMAND_FEATURES} for i in range(len(keys))]
+
+
+ENTITY_TIMESTAMP = "event_timestamp"
+
+
+def historical_features(store: FeatureStore, trips: DataFrame) -> DataFrame:
+    """Feast's point-in-time join for Spark rows carrying trip_id, service, pu_location_id and
+    pickup_at: trip_id and the demand features each trip's own pickup time sees (nulls where no
+    row is within the TTL)."""
+    from pyspark.sql import functions as F
+
+    from nyctaxi.transform.demand import hour_of_week
+
+    entity = trips.select(
+        "trip_id",
+        "service",
+        F.col("pu_location_id").cast("int").alias("pu_location_id"),
+        hour_of_week(F.col("pickup_at")).alias("hour_of_week"),
+        F.col("pickup_at").cast("timestamp").alias(ENTITY_TIMESTAMP),  # wall clock as UTC, like the rows
+    )
+    with prints_to_log(stdout=True):
+        job = store.get_historical_features(entity_df=entity, features=feature_refs())
+        return job.to_spark_df().select("trip_id", *DEMAND_FEATURES)

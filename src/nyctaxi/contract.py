@@ -193,6 +193,8 @@ MODEL_FEATURES = (
     "vendor_id",
     "ratecode_id",
 )
+
+
 # The model's rows (model-and-serving.md): a trip of 1–60 minutes between two known-or-unknown
 # NYC zones (1..263), the same rows for training and evaluation.
 TRAIN_MIN_DURATION_MIN, TRAIN_MAX_DURATION_MIN = 1.0, 60.0
@@ -217,3 +219,9 @@ DEMAND_FEATURES = (*ZONE_HOUR_FEATURES, *ZONE_FEATURES)
 def hour_of_week_of(pickup) -> int:
     """0 = Monday 00:00 … 167 = Sunday 23:00 of a wall-clock datetime (``transform.demand`` on Spark)."""
     return (pickup.isoweekday() - 1) * 24 + pickup.hour
+
+
+def model_features(demand: bool) -> tuple[str, ...]:
+    """The feature vector of a model: the request's features, then (trained with the feature
+    store) the demand features of the trip's zone and hour."""
+    return (*MODEL_FEATURES, *DEMAND_FEATURES) if demand else MODEL_FEATURES

@@ -33,6 +33,7 @@ def materialized(spark, real_gold, tmp_path_factory):
     """A copy of the real gold lake with both months materialized (January first, as the DAG does)."""
     settings = make_settings(tmp_path_factory.mktemp("feature-store"))
     shutil.copytree(real_gold.lake_gold, settings.lake_gold)
+    shutil.copytree(real_gold.lake_bronze, settings.lake_bronze)  # the zone lookup, for training
     reports = [materialize.run(spark, settings, "green", month) for month in (JAN, FEB)]
     return settings, reports
 
@@ -286,3 +287,77 @@ def test_historical_join_is_point_in_time(spark, settings):
     assert by_trip.loc[trips.pu_location_id.eq(9).pipe(lambda m: trips.trip_id[m]), "trips_1w"].isna().all()
     # zones 7 and 8 (two thirds of the trips) have 70 % of their hours: about 280 trips find theirs
     assert 200 < actual["trips_1w"].notna().sum() < 360
+
+
+# ---- training and scoring with the demand features ----------------------------------------------
+TRIP_ASOF = """
+WITH t AS (SELECT trip_id, service, pu_location_id, pickup_at,
+                  (isodow(pickup_at) - 1) * 24 + hour(pickup_at) AS hour_of_week FROM trips)
+SELECT t.trip_id, r.trips_1w, r.avg_duration_1w, r.trips_4w_mean, z.zone_trips_per_hour_28d,
+       z.zone_avg_speed_mph_7d
+FROM t
+ASOF LEFT JOIN demand r ON r.service = t.service AND r.pu_location_id = t.pu_location_id
+     AND r.hour_of_week = t.hour_of_week AND r.feature_at <= t.pickup_at
+ASOF LEFT JOIN demand z ON z.service = t.service AND z.pu_location_id = t.pu_location_id
+     AND z.feature_at <= t.pickup_at
+ORDER BY t.trip_id
+"""
+
+
+def test_training_rows_get_the_point_in_time_values(spark, materialized):
+    """What `train` joins to February's real trips (store.with_demand) is, trip by trip, the
+    as-of row of gold zone_demand (every hour has one: no TTL edge here)."""
+    settings, _ = materialized
+    gold = Catalog(spark, Lake.from_settings(settings)).read("trip_features", "green", FEB).frame
+    joined = store.with_demand(spark, settings, gold, "green", [FEB])
+    actual = (
+        joined.select("trip_id", *DEMAND_FEATURES).toPandas().sort_values("trip_id").reset_index(drop=True)
+    )
+    trips = gold.select("trip_id", "service", "pu_location_id", "pickup_at").toPandas()  # noqa: F841 (DuckDB)
+    demand = _partition(spark, settings, "zone_demand", FEB)  # noqa: F841 (DuckDB)
+    expected = duckdb.sql(TRIP_ASOF).df()
+    assert len(actual) == len(expected) == gold.count() > 40_000
+    assert (actual["trip_id"].to_numpy() == expected["trip_id"].to_numpy()).all()
+    _assert_same(actual, expected, DEMAND_FEATURES)
+    # zones 264/265 and trips of the month's first instants have no row; nearly every trip has one
+    assert actual["trips_1w"].notna().mean() > 0.95
+
+
+def test_a_month_not_materialized_is_refused(spark, materialized):
+    from nyctaxi.errors import MissingInput
+
+    settings, _ = materialized
+    gold = Catalog(spark, Lake.from_settings(settings)).read("trip_features", "green", FEB).frame
+    with pytest.raises(
+        MissingInput, match=r"zone_demand has no green 2024-12: run `nyctaxi feature-store materialize"
+    ):
+        store.with_demand(spark, settings, gold, "green", [Month.parse("2024-12")])
+
+
+def test_train_and_score_with_demand_features(spark, materialized):
+    """The setting on: the model reads the demand features, the run logs the views' versions,
+    the gate decides as before, and batch scoring joins the same point-in-time values."""
+    from nyctaxi.contract import model_features
+    from nyctaxi.jobs import score, train
+    from nyctaxi.ml import registry
+
+    settings = materialized[0].model_copy(update={"demand_features": True})
+    summary = train.run(spark, settings, "green", [JAN], FEB, sample_fraction=0.25).summary
+    models = registry.ModelRegistry.from_settings(settings)
+    run = models.client.get_run(summary["run_id"])
+    assert run.data.params["demand_features"] == "True"
+    assert run.data.params["feature_view.zone_hour_demand"] == "0"
+    assert run.data.params["feature_view.zone_demand"] == "0"
+    assert summary["metrics"]["model"]["rows"] == summary["metrics"]["linear_baseline"]["rows"] > 40_000
+    model = models.load(summary["model_version"])
+    assert model.features == model_features(True)
+    results = summary["metrics"]  # the gate as before: an empty registry, so the two baselines
+    assert summary["champion"] == all(
+        results["model"]["rmse"] < results[name]["rmse"] for name in ("median_baseline", "linear_baseline")
+    )
+    assert summary["champion"], summary["decision"]  # it does beat them: the scoring below needs a champion
+    scored = score.run(spark, settings, "green", FEB)
+    assert (
+        scored.rows_out
+        == Catalog(spark, Lake.from_settings(settings)).read("trip_features", "green", FEB).frame.count()
+    )

@@ -34,7 +34,7 @@ from nyctaxi.months import Month
 from nyctaxi.storage import spark_uri
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 PROJECT = "nyctaxi"
 
@@ -149,3 +149,25 @@ def historical_features(store: FeatureStore, trips: DataFrame) -> DataFrame:
     with prints_to_log(stdout=True):
         job = store.get_historical_features(entity_df=entity, features=feature_refs())
         return job.to_spark_df().select("trip_id", *DEMAND_FEATURES)
+
+
+def with_demand(spark: SparkSession, settings: Settings, gold: DataFrame, service: str, months) -> DataFrame:
+    """Gold trip rows of ``months`` with the demand features their pickup times see (Feast's
+    point-in-time join); MissingInput when a month was not materialized (its rows would all be
+    null, silently) or the views were never applied."""
+    from nyctaxi.tables import read_partition, table_version
+
+    uri = Lake.from_settings(settings).table("zone_demand")
+    for month in months:
+        try:
+            found = read_partition(spark, uri, service, month, table_version(spark, uri)).limit(1).count()
+        except MissingInput:
+            found = 0
+        if not found:
+            raise MissingInput(
+                f"gold zone_demand has no {service} {month}: run `nyctaxi feature-store materialize "
+                f"--service {service} --month {month}` (or set NYCTAXI_DEMAND_FEATURES=false)"
+            )
+    feast = open_store(settings)
+    view_versions(feast)
+    return gold.join(historical_features(feast, gold), "trip_id", "left")

@@ -43,8 +43,14 @@ def _scored(ctx: JobContext, month: Month, model):
     if rows > limit:
         gold = gold.sample(fraction=limit / rows, seed=42)
     gold = gold.withColumn("evaluated", training_rows(gold))
-    vectors = model_vectors(gold, model.zones).join(gold.select("trip_id", "evaluated"), "trip_id")
-    return with_predictions(vectors, model.booster), rows
+    if model.demand:  # trained with the feature store: the same point-in-time values as training
+        from nyctaxi.feature_store import store
+
+        gold = store.with_demand(ctx.spark, ctx.settings, gold, ctx.service, [month])
+    vectors = model_vectors(gold, model.zones, model.features).join(
+        gold.select("trip_id", "evaluated"), "trip_id"
+    )
+    return with_predictions(vectors, model), rows
 
 
 def _error(scored: DataFrame) -> float | None:

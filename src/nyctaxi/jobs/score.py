@@ -38,7 +38,12 @@ def _score(ctx: JobContext, model_version: str | None) -> Result:
     rows_in = gold.frame.count()
     if rows_in == 0:
         raise MissingInput(f"gold trip_features has no rows for {service} {month}: run `nyctaxi features`")
-    predictions = with_predictions(model_vectors(gold.frame, model.zones), model.booster).select(
+    trips = gold.frame
+    if model.demand:  # trained with the feature store: the same point-in-time values as training
+        from nyctaxi.feature_store import store
+
+        trips = store.with_demand(ctx.spark, ctx.settings, trips, service, [month])
+    predictions = with_predictions(model_vectors(trips, model.zones, model.features), model).select(
         "trip_id",
         F.lit(service).alias("service"),
         F.lit(str(month)).alias("month"),

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from xgboost.spark.utils import _get_max_num_concurrent_tasks
 
 from nyctaxi.config import Settings
+from nyctaxi.contract import model_features
 from nyctaxi.errors import InvalidArgument, MissingInput
 from nyctaxi.jobs import envelope
 from nyctaxi.jobs.envelope import JobContext, Result
@@ -62,6 +63,7 @@ class Evaluation:
     train_rows: int
     by_hour: object = None
     sample: object = None
+    feature_views: dict[str, int] = field(default_factory=dict)  # Feast views read, and their versions
 
 
 def task_slots(spark: SparkSession) -> int:
@@ -98,9 +100,18 @@ def _train(ctx: JobContext, spec: TrainSpec) -> Result:
     if spec.sample_fraction < 1.0:
         train = train.sample(fraction=spec.sample_fraction, seed=spec.seed)
     rows = filter_training_rows(_read_months(ctx, [spec.eval_month]))
+    views = {}
+    if ctx.settings.demand_features:  # the feature store's values at each trip's pickup time
+        from nyctaxi.feature_store import store
+
+        train = store.with_demand(ctx.spark, ctx.settings, train, spec.service, spec.train_months)
+        rows = store.with_demand(ctx.spark, ctx.settings, rows, spec.service, [spec.eval_month])
+        views = store.view_versions(store.open_store(ctx.settings))
+        ctx.used(feature_views=views)
     train, rows = (df.persist(StorageLevel.MEMORY_AND_DISK) for df in (train, rows))
     try:
         evaluation = _evaluate(ctx.spark, ctx.settings, spec, zones, train, rows)
+        evaluation.feature_views = views
     finally:
         train.unpersist()
         rows.unpersist()
@@ -133,19 +144,23 @@ def _evaluate(
                 f"`nyctaxi features --service {spec.service} --month {months[0]}` first"
             )
     workers = max(1, min(settings.train_workers, task_slots(spark)))
-    booster = fit_booster(model_vectors(train, zones), workers, spec.seed)
+    features = model_features(settings.demand_features)
+    booster = fit_booster(model_vectors(train, zones, features), workers, spec.seed, features)
     model = TripDurationModel(
         booster,
         zones,
         {"service": spec.service, "train_months": list(map(str, spec.train_months)), "seed": spec.seed},
+        features,
     )
-    scored = with_predictions(model_vectors(rows, zones), booster).persist(StorageLevel.MEMORY_AND_DISK)
+    scored = with_predictions(model_vectors(rows, zones, features), model).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     results = {
         "model": metrics(scored),
         "median_baseline": metrics(with_median_baseline(train, rows)),
         "linear_baseline": metrics(with_linear_baseline(train, rows)),
     }
-    champion = _champion_metrics(settings, rows)
+    champion = _champion_metrics(spark, settings, spec, rows)
     if champion is not None:
         results["champion"] = champion
     by_hour = scored.groupBy("pickup_hour").agg(
@@ -159,13 +174,20 @@ def _evaluate(
     return evaluation
 
 
-def _champion_metrics(settings: Settings, rows: DataFrame) -> dict[str, float] | None:
-    """The current champion on the same rows (with its own zone state), or None without one."""
+def _champion_metrics(
+    spark: SparkSession, settings: Settings, spec: TrainSpec, rows: DataFrame
+) -> dict[str, float] | None:
+    """The current champion on the same rows (with its own zone state and features), or None
+    without one."""
     models = registry.ModelRegistry.from_settings(settings)
     champion = models.version_by_alias(registry.CHAMPION)
     if champion is None:
         return None
     model = models.load(champion.version)
-    return metrics(with_predictions(model_vectors(rows, model.zones), model.booster)) | {
+    if model.demand and not set(model.demand) <= set(rows.columns):  # trained with the feature store
+        from nyctaxi.feature_store import store
+
+        rows = store.with_demand(spark, settings, rows, spec.service, [spec.eval_month])
+    return metrics(with_predictions(model_vectors(rows, model.zones, model.features), model)) | {
         "version": int(champion.version)
     }

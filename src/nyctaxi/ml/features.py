@@ -44,8 +44,11 @@ def _number(column: Column) -> Column:
     return F.coalesce(column.cast("double"), F.lit(float("nan")))
 
 
-def with_model_features(gold: DataFrame, zones: ZoneState) -> DataFrame:
-    """Gold trip_features → the same rows with the model's feature columns (as doubles)."""
+def with_model_features(
+    gold: DataFrame, zones: ZoneState, features: tuple[str, ...] = MODEL_FEATURES
+) -> DataFrame:
+    """Gold trip_features → the same rows with the model's feature columns (as doubles); demand
+    features (``contract.DEMAND_FEATURES``) are columns the feature store joined to the rows."""
     codes = F.create_map(
         *[item for name, code in zones.codes().items() for item in (F.lit(name), F.lit(code))]
     )
@@ -55,7 +58,7 @@ def with_model_features(gold: DataFrame, zones: ZoneState) -> DataFrame:
         "do_borough_code": codes[F.col("do_borough")],
     }
     return gold.withColumns(
-        {name: _number(derived[name] if name in derived else F.col(name)) for name in MODEL_FEATURES}
+        {name: _number(derived[name] if name in derived else F.col(name)) for name in features}
     )
 
 
@@ -66,6 +69,6 @@ def request_inputs(gold: DataFrame) -> DataFrame:
     return gold.select(*[column.alias(name) for name, column in columns.items()])
 
 
-def model_vectors(gold: DataFrame, zones: ZoneState) -> DataFrame:
+def model_vectors(gold: DataFrame, zones: ZoneState, features: tuple[str, ...] = MODEL_FEATURES) -> DataFrame:
     """Only what scoring needs: trip_id, the label (for evaluation) and the feature columns."""
-    return with_model_features(gold, zones).select("trip_id", "duration_min", *MODEL_FEATURES)
+    return with_model_features(gold, zones, features).select("trip_id", "duration_min", *features)

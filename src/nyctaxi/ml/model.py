@@ -15,17 +15,19 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from nyctaxi.contract import MODEL_FEATURES
+from nyctaxi.contract import DEMAND_FEATURES, MODEL_FEATURES, model_features
 from nyctaxi.ml.vectors import ZoneState, request_features, trip_vector
 
 BOOSTER_FILE, STATE_FILE = "booster.ubj", "state.json"
 
 
-def predict_matrix(booster: xgb.Booster, features: pd.DataFrame | np.ndarray) -> np.ndarray:
-    """Minutes per row (feature columns in ``MODEL_FEATURES`` order); never negative (a duration
-    cannot be)."""
+def predict_matrix(
+    booster: xgb.Booster, features: pd.DataFrame | np.ndarray, names: tuple[str, ...] = MODEL_FEATURES
+) -> np.ndarray:
+    """Minutes per row (a frame's columns ``names``, a matrix's in that order); never negative (a
+    duration cannot be)."""
     if isinstance(features, pd.DataFrame):
-        features = features[list(MODEL_FEATURES)].to_numpy(dtype=np.float32)
+        features = features[list(names)].to_numpy(dtype=np.float32)
     raw = booster.inplace_predict(np.asarray(features, dtype=np.float32), missing=np.nan)
     return np.clip(raw.astype(np.float64), 0.0, None)
 
@@ -35,23 +37,30 @@ class TripDurationModel:
     booster: xgb.Booster
     zones: ZoneState
     metadata: dict
+    features: tuple[str, ...] = MODEL_FEATURES  # contract.model_features(demand)
+
+    @property
+    def demand(self) -> tuple[str, ...]:
+        """The feature store's features this model reads (none unless trained with them)."""
+        return self.features[len(MODEL_FEATURES) :]
 
     def predict_features(self, features: pd.DataFrame) -> np.ndarray:
-        return predict_matrix(self.booster, features)
+        return predict_matrix(self.booster, features, self.features)
 
     def predict(self, inputs: pd.DataFrame) -> np.ndarray:
-        """Request inputs (``schemas.MODEL_INPUTS``) → predicted minutes."""
-        return self.predict_features(request_features(inputs, self.zones))
+        """Request inputs (``contract.MODEL_INPUTS``, and the demand features when the model reads
+        them; a missing one is NaN, XGBoost's "missing", as in training) → predicted minutes."""
+        return self.predict_features(request_features(inputs, self.zones, self.demand))
 
     def predict_trips(self, trips: Sequence[Mapping[str, object]]) -> np.ndarray:
         """A few trips' inputs as Python values → predicted minutes, without pandas (serving's
         small-request path; the same numbers as ``predict``)."""
-        return predict_matrix(self.booster, [trip_vector(trip, self.zones) for trip in trips])
+        return predict_matrix(self.booster, [trip_vector(trip, self.zones, self.demand) for trip in trips])
 
     def save(self, folder: str) -> str:
         os.makedirs(folder, exist_ok=True)
         self.booster.save_model(os.path.join(folder, BOOSTER_FILE))
-        state = {"features": list(MODEL_FEATURES), **self.zones.to_dict(), "metadata": self.metadata}
+        state = {"features": list(self.features), **self.zones.to_dict(), "metadata": self.metadata}
         with open(os.path.join(folder, STATE_FILE), "w") as handle:
             json.dump(state, handle, indent=2, sort_keys=True)
         return folder
@@ -60,11 +69,13 @@ class TripDurationModel:
     def load(cls, folder: str) -> TripDurationModel:
         with open(os.path.join(folder, STATE_FILE)) as handle:
             state = json.load(handle)
-        if state["features"] != list(MODEL_FEATURES):
+        known = [list(model_features(demand)) for demand in (False, True)]
+        if state["features"] not in known:
             raise ValueError(
                 f"model in {folder} was trained on features {state['features']}, "
-                f"this code computes {list(MODEL_FEATURES)}"
+                f"this code computes {known[0]} (and the demand features {list(DEMAND_FEATURES)} after them)"
             )
         booster = xgb.Booster()
         booster.load_model(os.path.join(folder, BOOSTER_FILE))
-        return cls(booster, ZoneState.from_dict(state), state.get("metadata", {}))
+        features = tuple(state["features"])
+        return cls(booster, ZoneState.from_dict(state), state.get("metadata", {}), features)

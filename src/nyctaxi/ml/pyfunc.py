@@ -23,9 +23,11 @@ class TripDurationPyfunc(mlflow.pyfunc.PythonModel):
         return pd.Series(self.model.predict(model_input), index=model_input.index, name="duration_min")
 
 
-def signature() -> ModelSignature:
+def signature(demand: tuple[str, ...] = ()) -> ModelSignature:
+    """The request inputs, and the demand features (optional doubles) of a model that reads them."""
     inputs = Schema(
         [ColSpec(kind, name, required=required) for name, (kind, required) in MODEL_INPUTS.items()]
+        + [ColSpec("double", name, required=False) for name in demand]
     )
     return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double", "duration_min")]))
 

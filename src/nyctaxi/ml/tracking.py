@@ -123,6 +123,8 @@ def log_training_run(
                 "train_rows": evaluation.train_rows,
                 "eval_rows": results["model"]["rows"],
                 "spark_master": settings.spark_master,
+                "demand_features": bool(evaluation.model.demand),
+                **{f"feature_view.{name}": number for name, number in evaluation.feature_views.items()},
             }
         )
         mlflow.set_tags({**lineage(inputs), **spec.tags, "mlflow.note.content": _description(spec, results)})
@@ -139,7 +141,7 @@ def log_training_run(
                 name="model",
                 python_model=TripDurationPyfunc(),
                 artifacts={ARTIFACT_KEY: evaluation.model.save(os.path.join(folder, "model"))},
-                signature=signature(),
+                signature=signature(evaluation.model.demand),
                 input_example=INPUT_EXAMPLE,
                 pip_requirements=[f"{package}=={installed(package)}" for package in RUNTIME_PACKAGES],
                 registered_model_name=registry.MODEL_NAME,

@@ -39,7 +39,9 @@ class RoundsToFile(xgb.callback.TrainingCallback):
         return False
 
 
-def fit_booster(vectors: DataFrame, num_workers: int, seed: int) -> xgb.Booster:
+def fit_booster(
+    vectors: DataFrame, num_workers: int, seed: int, features: tuple[str, ...] = MODEL_FEATURES
+) -> xgb.Booster:
     """Train on rows carrying the model features and the label; returns the native booster.
 
     Rows are hash-partitioned by trip_id and sorted within partitions, so each of the
@@ -47,7 +49,7 @@ def fit_booster(vectors: DataFrame, num_workers: int, seed: int) -> xgb.Booster:
     and data ⇒ same trees.
     """
     data = (
-        vectors.select("trip_id", LABEL, *MODEL_FEATURES)
+        vectors.select("trip_id", LABEL, *features)
         .repartition(num_workers, "trip_id")
         .sortWithinPartitions("trip_id")
     )
@@ -56,7 +58,7 @@ def fit_booster(vectors: DataFrame, num_workers: int, seed: int) -> xgb.Booster:
     watched = rounds_file()
     estimator = SparkXGBRegressor(
         callbacks=[RoundsToFile(watched)] if watched else None,
-        features_col=list(MODEL_FEATURES),
+        features_col=list(features),
         label_col=LABEL,
         num_workers=num_workers,
         seed=seed,

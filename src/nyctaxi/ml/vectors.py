@@ -57,8 +57,9 @@ class ZoneState:
         return cls({int(zone): name for zone, name in payload["boroughs"].items()})
 
 
-def request_features(inputs: pd.DataFrame, zones: ZoneState) -> pd.DataFrame:
-    """Request inputs (``contract.MODEL_INPUTS``) → feature vectors, exactly as gold derives them."""
+def request_features(inputs: pd.DataFrame, zones: ZoneState, demand: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Request inputs (``contract.MODEL_INPUTS``) → feature vectors, exactly as gold derives them;
+    then the ``demand`` features, columns of ``inputs`` (the feature store's values; absent: NaN)."""
     pickup = pd.to_datetime(inputs["pickup_at"], format="ISO8601")
     hour, dow = pickup.dt.hour, pickup.dt.dayofweek + 1  # ISO: 1 = Monday … 7 = Sunday
     weekend = dow >= 6
@@ -91,14 +92,17 @@ def request_features(inputs: pd.DataFrame, zones: ZoneState) -> pd.DataFrame:
         "vendor_id": inputs.get("vendor_id"),
         "ratecode_id": inputs.get("ratecode_id"),
     }
+    features.update({name: inputs.get(name) for name in demand})
     return pd.DataFrame(
-        {name: _floats(features[name], inputs.index) for name in MODEL_FEATURES}, index=inputs.index
+        {name: _floats(features[name], inputs.index) for name in (*MODEL_FEATURES, *demand)},
+        index=inputs.index,
     )
 
 
-def trip_vector(trip: Mapping[str, object], zones: ZoneState) -> list[float]:
-    """One trip's inputs (``contract.MODEL_INPUTS`` as Python values, ``pickup_at`` a datetime) →
-    its feature vector: ``request_features`` for a single row, without pandas."""
+def trip_vector(trip: Mapping[str, object], zones: ZoneState, demand: tuple[str, ...] = ()) -> list[float]:
+    """One trip's inputs (``contract.MODEL_INPUTS`` as Python values, ``pickup_at`` a datetime, and
+    the ``demand`` features when known) → its feature vector: ``request_features`` for a single
+    row, without pandas."""
     pickup: datetime = trip["pickup_at"]
     hour, dow = pickup.hour, pickup.isoweekday()  # 1 = Monday … 7 = Sunday
     weekend = dow >= 6
@@ -127,7 +131,8 @@ def trip_vector(trip: Mapping[str, object], zones: ZoneState) -> list[float]:
         "vendor_id": trip.get("vendor_id"),
         "ratecode_id": trip.get("ratecode_id"),
     }
-    return [NAN if features[name] is None else float(features[name]) for name in MODEL_FEATURES]
+    features.update({name: trip.get(name) for name in demand})
+    return [NAN if features[name] is None else float(features[name]) for name in (*MODEL_FEATURES, *demand)]
 
 
 NAN = float("nan")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from nyctaxi.config import Settings
-from nyctaxi.contract import MODEL_INPUTS
+from nyctaxi.contract import MODEL_INPUTS, hour_of_week_of
 from nyctaxi.ml import registry
 from nyctaxi.ml.model import TripDurationModel
 from nyctaxi.serving.models import ModelInfo, Trip
@@ -49,6 +49,7 @@ class Predictor:
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        self._feature_store = None  # Feast, opened at the first request of a model that reads it
 
     @property
     def loaded(self) -> Loaded | None:
@@ -100,6 +101,39 @@ class Predictor:
         loaded = self._loaded  # one consistent model for the whole request, even during a reload
         if loaded is None:
             raise ModelNotLoaded(self.last_error or "model not loaded yet")
+        rows = [vars(trip) for trip in trips]
+        demand = self._online(loaded.model, rows)
         if len(trips) <= SMALL_REQUEST:
-            return loaded.info, loaded.model.predict_trips([vars(trip) for trip in trips])
-        return loaded.info, loaded.model.predict(request_frame(trips))
+            if demand:
+                rows = [{**row, **values} for row, values in zip(rows, demand, strict=True)]
+            return loaded.info, loaded.model.predict_trips(rows)
+        frame = request_frame(trips)
+        if demand:
+            frame = frame.join(pd.DataFrame(demand, index=frame.index, dtype="float64"))
+        return loaded.info, loaded.model.predict(frame)
+
+    def _online(self, model: TripDurationModel, rows: list[dict]) -> list[dict] | None:
+        """The feature store's online values for each trip's zone and hour of the week, when the
+        model reads them. A value the store lacks (or an unreachable store) is None: the model's
+        "missing", as for a trip whose features were null in training."""
+        if not model.demand:
+            return None
+        from nyctaxi.feature_store import store
+
+        keys = [
+            {
+                "service": r["service"],
+                "pu_location_id": r["pu_location_id"],
+                "hour_of_week": hour_of_week_of(r["pickup_at"]),
+            }
+            for r in rows
+        ]
+        try:
+            if self._feature_store is None:
+                self._feature_store = store.open_store(self.settings)
+            return store.online_features(self._feature_store, keys)
+        except Exception as error:  # the answer degrades to "missing"; the log says why
+            log.warning(
+                "online features not read (%s: %s): answering without them", type(error).__name__, error
+            )
+            return [dict.fromkeys(model.demand) for _ in rows]

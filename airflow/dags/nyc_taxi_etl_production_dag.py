@@ -1,5 +1,5 @@
-"""nyc_taxi_etl_production — monthly ingest → preprocess → features → validate → train → score →
-monitor for one TLC service.
+"""nyc_taxi_etl_production — monthly ingest → preprocess → features → materialize (feature store) →
+validate → train → score → monitor for one TLC service.
 
 Orchestration only: the ingest task runs nyctaxi in the project's own Python (no Spark), the
 Spark jobs are spark-submitted to the master of the `spark_default` connection, each exactly as
@@ -130,6 +130,8 @@ with DAG(
 
     preprocess = NyctaxiJob(job="preprocess", job_args=JOB_ARGS)
     features = NyctaxiJob(job="features", job_args=JOB_ARGS)
+    # The feature store: the month's lagged demand features (gold zone_demand) → the online store.
+    materialize = NyctaxiJob(job="materialize", job_args=JOB_ARGS)
     # The data expectations gate what comes after (training, scoring): a failed one fails the run.
     validate = NyctaxiJob(job="validate", job_args=JOB_ARGS)
     train = NyctaxiJob(
@@ -151,5 +153,5 @@ with DAG(
         job_args=["--service", SERVICE, "--reference", "champion", "--current", MONTH, "--skip-missing"],
     )
 
-    ingest(SERVICE, MONTH) >> preprocess >> features >> validate
+    ingest(SERVICE, MONTH) >> preprocess >> features >> materialize >> validate
     validate >> training_data(SERVICE, PREVIOUS_MONTH) >> train >> score >> monitor

@@ -1,5 +1,6 @@
 """The production DAG's run of a month (airflow/dags/nyc_taxi_etl_production_dag.py), in one
-process and one SparkSession, month after month: ingest → preprocess → features → validate, then
+process and one SparkSession, month after month: ingest → preprocess → features → materialize (the
+feature store) → validate, then
 train on the previous month and evaluate on this one → score with the champion → monitor against
 the champion's training month.
 
@@ -35,7 +36,7 @@ def _unwatched(stage: str, month: Month) -> AbstractContextManager:
     return nullcontext()
 
 
-STAGES = ("ingest", "preprocess", "features", "validate", "train", "score", "monitor")
+STAGES = ("ingest", "preprocess", "features", "materialize", "validate", "train", "score", "monitor")
 MODEL_STAGES = ("train", "score", "monitor")
 
 

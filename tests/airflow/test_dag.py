@@ -68,7 +68,9 @@ def test_dagbag_loads_with_the_expected_graph(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["errors"] == {}
-    chain = ["ingest", "preprocess", "features", "validate", "training_data", "train", "score", "monitor"]
+    chain = [
+        "ingest", "preprocess", "features", "materialize", "validate", "training_data", "train", "score", "monitor"
+    ]  # fmt: skip
     assert info["graph"] == {task: chain[i + 1 : i + 2] for i, task in enumerate(chain)}
     spark_tasks = [t for t in chain if t not in ("ingest", "training_data")]
     assert {info["operators"][t] for t in spark_tasks} == {"NyctaxiJob"}

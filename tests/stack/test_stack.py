@@ -12,6 +12,7 @@ Expected counts come from the files' own metadata and the DuckDB reading of the 
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import httpx
@@ -116,6 +117,24 @@ def test_two_months_through_the_rest_api_on_celery_spark_and_s3(stack, stack_mon
     assert all(w["state"] == "DEAD" for w in master["workers"] if w not in alive), master["workers"]
 
 
+def test_both_months_materialized_into_redis(stack, stack_months):
+    """The DAG's materialize task on the cluster: gold zone_demand per month, the online values in
+    the stack's Redis (read back by the CLI in the worker's container, through the S3 registry)."""
+    for month, days in (("2025-01", 31), ("2025-02", 28)):
+        done = stack.report("materialize", "green", month)
+        assert done["status"] == "succeeded", done
+        assert done["rows_out"] == 263 * 24 * days  # every zone a model row can start in, every hour
+        assert done["summary"]["online"] is True and done["summary"]["online_store"] == "redis"
+    # zone 74 (East Harlem North, green's busiest), Monday 08:00 (hour of week 8)
+    shown = stack.compose(
+        "exec", "-T", "airflow-worker", "/opt/nyctaxi/.venv/bin/nyctaxi", "feature-store", "get",
+        "--service", "green", "--zone", "74", "--at", "2025-03-03T08:00",
+    )  # fmt: skip
+    assert "green zone 74, hour of week 8:" in shown
+    trips = re.search(r"^  trips_1w: (\d+)$", shown, re.MULTILINE)
+    assert trips and int(trips[1]) > 0, shown
+
+
 def test_champion_predictions_monitor_and_serving_after_month_two(stack, stack_months):
     trained = stack.report("train", "green", "2025-02")
     assert trained["status"] == "succeeded" and trained["engine"] == SPARK_MASTER
@@ -165,7 +184,7 @@ def test_screens_a_user_looks_at(stack, stack_months, airflow_api):
             chromium, f"{SPARK_MASTER_UI}/", IMAGES / "spark-master.png", "Completed Applications"
         )
         model = capture(chromium, f"{MLFLOW}/#/models/{MODEL_NAME}", IMAGES / "mlflow-model.png", "Version 1")
-    for task in ("ingest", "preprocess", "features", "validate", "train", "score", "monitor"):
+    for task in ("ingest", "preprocess", "features", "materialize", "validate", "train", "score", "monitor"):
         assert task in grid
     assert "nyc_taxi_etl_production" in grid and "Failed Runs" in grid
     assert all(f"nyctaxi-{job}-green-2025-02" in spark for job in ("preprocess", "train", "monitor"))

@@ -4,6 +4,8 @@ a slow answer does not delay the next request, so queueing shows), and batch thr
 
     .venv/bin/python benchmarks/serve.py                      # 200 req/s × 10 s, 3 runs; 1 and 2 workers
     .venv/bin/python benchmarks/serve.py --rate 400 --workers 2
+    .venv/bin/python benchmarks/serve.py --demand            # a model with the feature store's demand
+                                                             # features: an online lookup per request
 
 The model comes from a registry built once in .bench/serve (real green 2025-01 → 2025-02 from
 ../shared, through the pipeline and `nyctaxi train`). vegeta is installed by `make bench-tools`
@@ -44,8 +46,8 @@ def trip(rng: random.Random) -> dict:
     }
 
 
-def environment() -> dict[str, str]:
-    root = CACHE / "serve"
+def environment(demand: bool = False) -> dict[str, str]:
+    root = CACHE / ("serve-demand" if demand else "serve")
     return {
         **os.environ,
         "NYCTAXI_LAKE_BRONZE": str(root / "lake" / "bronze"),
@@ -59,19 +61,23 @@ def environment() -> dict[str, str]:
         "NYCTAXI_SERVING_RELOAD_S": "0",
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
+        "NYCTAXI_FEATURE_REGISTRY": str(root / "feature_store" / "registry.db"),
+        "NYCTAXI_FEATURE_ONLINE_PATH": str(root / "feature_store" / "online.db"),
+        "NYCTAXI_DEMAND_FEATURES": str(demand).lower(),
     }
 
 
 def ensure_champion(env: dict[str, str]) -> None:
-    """A registry with a champion in .bench/serve (built once: ~3 minutes)."""
-    marker = CACHE / "serve" / "champion.ready"
+    """A registry with a champion in .bench/serve[-demand] (built once: ~3 minutes)."""
+    marker = Path(env["NYCTAXI_LAKE_GOLD"]).parents[1] / "champion.ready"
     if marker.exists():
         return
     print("building the benchmark registry (real green 2025-01/02 → train) …", flush=True)
-    for args in (
-        ["run", "--service", "green", "--months", "2025-01..2025-02"],
-        ["train", "--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"],
-    ):
+    steps = [["run", "--service", "green", "--months", "2025-01..2025-02"]]
+    if env["NYCTAXI_DEMAND_FEATURES"] == "true":
+        steps.append(["feature-store", "materialize", "--service", "green", "--months", "2025-01..2025-02"])
+    steps.append(["train", "--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"])
+    for args in steps:
         subprocess.run([NYCTAXI, *args], env=env, check=True, stdout=subprocess.DEVNULL)
     marker.touch()
 
@@ -143,10 +149,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 per run")
     parser.add_argument("--workers", default="1,2", help="server worker processes to compare")
+    parser.add_argument("--demand", action="store_true", help="a model that reads the online features")
     args = parser.parse_args()
     if not VEGETA.exists():
         parser.error(f"{VEGETA} missing: run `make bench-tools` (installs vegeta with go)")
-    env = environment()
+    env = environment(args.demand)
     ensure_champion(env)
 
     summary, raw = {}, {}
@@ -175,10 +182,11 @@ def main() -> None:
             print(f"  {name:<24}{low:>10.2f} {mid:>10.2f}")
         print(f"  {'success ratio (min)':<24}{entry['success']:>10.4f}", flush=True)
     path = save(
-        "serve",
+        "serve-demand" if args.demand else "serve",
         {
             "command": "python benchmarks/serve.py " + " ".join(sys.argv[1:]),
             "rate": args.rate,
+            "demand_features": args.demand,
             "duration_s": args.duration,
             "summary": summary,
             "runs": raw,

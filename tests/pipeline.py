@@ -63,3 +63,16 @@ def february_as_march(folder, change: Callable[[pa.Table], pa.Table]) -> str:
     path = os.path.join(folder, "green_tripdata_2025-03.parquet")
     pq.write_table(change(table), path)
     return path
+
+
+def request_trips(inputs) -> list[dict]:
+    """Request inputs (a frame of ``ml.features.request_inputs``) as Python values, the way pydantic
+    hands them to the predictor: a datetime, ints, None when absent."""
+    from datetime import datetime
+
+    trips = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
+    for trip in trips:
+        trip["pickup_at"] = datetime.fromisoformat(trip["pickup_at"])
+        for name in ("pu_location_id", "do_location_id", "passenger_count", "vendor_id", "ratecode_id"):
+            trip[name] = None if trip[name] is None else int(trip[name])
+    return trips

@@ -55,7 +55,7 @@ def ingest_then_preprocess(
         (["train", "--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"], "error: gold has no green 2025-01 (the training month) in "),
         (["score", "--service", "green", "--month", "2025-01", "--verbose"], "error: gold has no green 2025-01 in "),
         (["monitor", "--service", "green", "--reference", "champion", "--current", "2025-02"], "error: gold has no green 2025-02 (the month to check) in "),
-        (["report", "--service", "green", "--month", "2025-01", "--stage", "deploy"], "error: unknown stage 'deploy': expected one of preprocess, features, validate, train, score, monitor"),
+        (["report", "--service", "green", "--month", "2025-01", "--stage", "deploy"], "error: unknown stage 'deploy': expected one of preprocess, features, materialize, validate, train, score, monitor"),
     ],
 )  # fmt: skip
 def test_argument_errors(tmp_path, args, message):
@@ -99,8 +99,9 @@ def test_version_and_help(tmp_path):
 
     assert nyctaxi(tmp_path, "--version").stdout == f"nyctaxi {version('nyctaxi')}\n"
     assert nyctaxi(tmp_path, "report", "--version").stdout == f"nyctaxi {version('nyctaxi')}\n"
-    help_text = nyctaxi(tmp_path, "submit", "--help").stdout
-    assert "preprocess, features, validate, train, score, monitor" in help_text and "ingest" not in help_text
+    help_text = " ".join(nyctaxi(tmp_path, "submit", "--help").stdout.split())  # as wrapped to any width
+    assert "preprocess, features, materialize, validate, train, score, monitor" in help_text
+    assert "ingest" not in help_text
 
 
 def test_serve_on_a_busy_port(tmp_path):

@@ -94,7 +94,7 @@ def test_pipeline_two_months_then_report(tmp_path):
     as_json = nyctaxi(tmp_path, "report", "--json", "--service", "green", "--month", "2025-02")
     assert json.loads(as_json.stdout) == [
         lake.read_json(lake.report(stage, "green", Month.parse("2025-02")))
-        for stage in ("preprocess", "features", "validate", "train", "score", "monitor")
+        for stage in ("preprocess", "features", "materialize", "validate", "train", "score", "monitor")
         if lake.exists(lake.report(stage, "green", Month.parse("2025-02")))
     ]
 

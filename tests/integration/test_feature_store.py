@@ -23,7 +23,7 @@ from nyctaxi.months import Month
 from nyctaxi.schemas import GOLD_ZONE_DEMAND
 from nyctaxi.tables import commit_metadata
 from tests.conftest import make_settings
-from tests.pipeline import settings_env
+from tests.pipeline import request_trips, settings_env
 
 JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
 
@@ -361,3 +361,45 @@ def test_train_and_score_with_demand_features(spark, materialized):
         scored.rows_out
         == Catalog(spark, Lake.from_settings(settings)).read("trip_features", "green", FEB).frame.count()
     )
+
+
+def test_serving_reads_online_what_training_joined(spark, materialized):
+    """Training/serving parity with the demand features, on every real trip of 2025-02-19..28
+    (≥ 10,000): the online store is left as a daily materialization leaves it (day by day, through
+    Feast), then serving's lookup (`store.online_for_trips`, what the predictor calls) and its
+    feature vector (`trip_vector`) give each trip of the day what training's point-in-time join
+    and Spark vectors give it."""
+    from datetime import UTC
+
+    from pyspark.sql import functions as F
+
+    from nyctaxi.contract import model_features
+    from nyctaxi.ml.features import model_vectors, request_inputs, zone_state
+    from nyctaxi.ml.vectors import trip_vector
+    from nyctaxi.readers import read_zone_lookup
+
+    settings, _ = materialized
+    lake = Lake.from_settings(settings)
+    zones = zone_state(read_zone_lookup(spark, lake.zone_lookup()))
+    first = datetime(2025, 2, 19)
+    gold = Catalog(spark, lake).read("trip_features", "green", FEB).frame.where(F.col("pickup_at") >= first)
+    gold = store.with_demand(spark, settings, gold, "green", [FEB]).orderBy("trip_id")
+    features = model_features(True)
+    trained = model_vectors(gold, zones, features).toPandas()
+    inputs = gold.transform(request_inputs).toPandas()
+    assert len(trained) == len(inputs) >= 10_000
+    feast, checked = store.open_store(settings), 0
+    for day in range(10):
+        start = first + timedelta(days=day)
+        store.materialize_between(
+            feast, start.replace(tzinfo=UTC), (start + timedelta(days=1)).replace(tzinfo=UTC)
+        )
+        today = inputs["pickup_at"].str.startswith(start.strftime("%Y-%m-%d")).to_numpy()
+        trips = request_trips(inputs[today])
+        online = store.online_for_trips(feast, trips)
+        served = np.array(
+            [trip_vector({**t, **o}, zones, DEMAND_FEATURES) for t, o in zip(trips, online, strict=True)]
+        )
+        np.testing.assert_array_equal(served, trained[today][list(features)].to_numpy(), err_msg=str(start))
+        checked += len(trips)
+    assert checked == len(trained)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime
 
 import pytest
 from pyspark.sql import functions as F
@@ -21,7 +20,7 @@ from nyctaxi.publication import read_record
 from nyctaxi.sparkconf import submit_env, submit_plan
 from nyctaxi.tables import read_partition, table_version
 from tests.expected import LINEAR_MARGIN
-from tests.pipeline import settings_env
+from tests.pipeline import request_trips, settings_env
 
 JAN, FEB = Month.parse("2025-01"), Month.parse("2025-02")
 
@@ -179,9 +178,5 @@ def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
     assert len(served) == len(trained) > 40_000
     np.testing.assert_array_equal(served.to_numpy(), trained)
     # the small-request path gets Python values, as pydantic hands them over (None when absent)
-    trips = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
-    for trip in trips:
-        trip["pickup_at"] = datetime.fromisoformat(trip["pickup_at"])
-        for name in ("pu_location_id", "do_location_id", "passenger_count", "vendor_id", "ratecode_id"):
-            trip[name] = None if trip[name] is None else int(trip[name])
+    trips = request_trips(inputs)
     np.testing.assert_array_equal(np.array([trip_vector(trip, zones) for trip in trips]), trained)

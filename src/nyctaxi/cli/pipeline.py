@@ -14,6 +14,7 @@ from nyctaxi.config import Settings
 from nyctaxi.errors import InvalidArgument
 from nyctaxi.jobs import JOBS
 from nyctaxi.months import Month, parse_service
+from nyctaxi.pipeline import STAGES
 from nyctaxi.quality.report import format_report, format_training, validation_counts
 
 
@@ -139,7 +140,7 @@ def run(service: ServiceOpt, month: MonthOpt = None, months: MonthsOpt = None) -
         typer.echo("")
 
 
-REPORTED = ("preprocess", "features", "validate", "train", "score", "monitor")
+REPORTED = tuple(stage for stage in STAGES if stage != "ingest")  # the stages that write a run report
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from feast import FeatureStore
@@ -25,7 +25,7 @@ from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.repo_config import RegistryConfig, RepoConfig
 
 from nyctaxi.config import Settings
-from nyctaxi.contract import DEMAND_FEATURES
+from nyctaxi.contract import DEMAND_FEATURES, hour_of_week_of
 from nyctaxi.errors import MissingInput
 from nyctaxi.feature_store.definitions import VIEWS, feature_refs, repository
 from nyctaxi.lake import Lake
@@ -116,9 +116,31 @@ def materialize(store: FeatureStore, month: Month) -> Materialized:
     )
     if later is not None and later > end:
         return Materialized(start, end, online=False, later=later)
-    with prints_to_log(stdout=True):
-        store.materialize(start, end, feature_views=[view.name for view in VIEWS])
+    materialize_between(store, start, end)
     return Materialized(start, end, online=True)
+
+
+def materialize_between(store: FeatureStore, start: datetime, end: datetime) -> None:
+    """Load the rows stamped in ``[start, end)`` into the online store (the latest per key).
+
+    Feast's Spark offline store selects ``BETWEEN start AND end``, both ends included: given the
+    end itself, a day's load would put the next day's midnight row (its daily values) online."""
+    with prints_to_log(stdout=True):
+        store.materialize(start, end - timedelta(microseconds=1), feature_views=[view.name for view in VIEWS])
+
+
+def online_for_trips(store: FeatureStore, trips: list[dict]) -> list[dict[str, float | None]]:
+    """Serving's lookup: the online values for each trip's service, pickup zone and the hour of
+    the week of its ``pickup_at`` (a datetime)."""
+    keys = [
+        {
+            "service": t["service"],
+            "pu_location_id": t["pu_location_id"],
+            "hour_of_week": hour_of_week_of(t["pickup_at"]),
+        }
+        for t in trips
+    ]
+    return online_features(store, keys)
 
 
 def online_features(store: FeatureStore, keys: list[dict]) -> list[dict[str, float | None]]:

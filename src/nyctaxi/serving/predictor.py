@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from nyctaxi.config import Settings
-from nyctaxi.contract import MODEL_INPUTS, hour_of_week_of
+from nyctaxi.contract import MODEL_INPUTS
 from nyctaxi.ml import registry
 from nyctaxi.ml.model import TripDurationModel
 from nyctaxi.serving.models import ModelInfo, Trip
@@ -120,18 +120,10 @@ class Predictor:
             return None
         from nyctaxi.feature_store import store
 
-        keys = [
-            {
-                "service": r["service"],
-                "pu_location_id": r["pu_location_id"],
-                "hour_of_week": hour_of_week_of(r["pickup_at"]),
-            }
-            for r in rows
-        ]
         try:
             if self._feature_store is None:
                 self._feature_store = store.open_store(self.settings)
-            return store.online_features(self._feature_store, keys)
+            return store.online_for_trips(self._feature_store, rows)
         except Exception as error:  # the answer degrades to "missing"; the log says why
             log.warning(
                 "online features not read (%s: %s): answering without them", type(error).__name__, error

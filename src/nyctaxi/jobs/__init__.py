@@ -93,10 +93,13 @@ class Job:
         return parse_service(args.pop("service")), self.typed(args)
 
     def typed(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Option values as given (strings) → their types; InvalidArgument names a bad one."""
+        """Option values as given (strings) → their types; InvalidArgument names a bad one. An
+        option left out (None, as the CLI passes it) takes its default, as spark-submit's does."""
         typed = {}
         for option in self.options:
             value = values.get(option.name)
+            if value is None and option.default is not REQUIRED:
+                value = option.default
             typed[option.name] = option.parse(value) if isinstance(value, str) else value
         return typed
 

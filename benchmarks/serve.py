@@ -46,8 +46,7 @@ def trip(rng: random.Random) -> dict:
     }
 
 
-def environment(demand: bool = False) -> dict[str, str]:
-    root = CACHE / ("serve-demand" if demand else "serve")
+def environment(root: Path, demand: bool) -> dict[str, str]:
     return {
         **os.environ,
         "NYCTAXI_LAKE_BRONZE": str(root / "lake" / "bronze"),
@@ -67,14 +66,14 @@ def environment(demand: bool = False) -> dict[str, str]:
     }
 
 
-def ensure_champion(env: dict[str, str]) -> None:
-    """A registry with a champion in .bench/serve[-demand] (built once: ~3 minutes)."""
-    marker = Path(env["NYCTAXI_LAKE_GOLD"]).parents[1] / "champion.ready"
+def ensure_champion(env: dict[str, str], root: Path, demand: bool) -> None:
+    """A registry with a champion in ``root`` (.bench/serve[-demand]; built once: ~3 minutes)."""
+    marker = root / "champion.ready"
     if marker.exists():
         return
     print("building the benchmark registry (real green 2025-01/02 → train) …", flush=True)
     steps = [["run", "--service", "green", "--months", "2025-01..2025-02"]]
-    if env["NYCTAXI_DEMAND_FEATURES"] == "true":
+    if demand:
         steps.append(["feature-store", "materialize", "--service", "green", "--months", "2025-01..2025-02"])
     steps.append(["train", "--service", "green", "--train-months", "2025-01", "--eval-month", "2025-02"])
     for args in steps:
@@ -153,8 +152,9 @@ def main() -> None:
     args = parser.parse_args()
     if not VEGETA.exists():
         parser.error(f"{VEGETA} missing: run `make bench-tools` (installs vegeta with go)")
-    env = environment(args.demand)
-    ensure_champion(env)
+    name = "serve-demand" if args.demand else "serve"  # its cache in .bench and its results
+    env = environment(CACHE / name, args.demand)
+    ensure_champion(env, CACHE / name, args.demand)
 
     summary, raw = {}, {}
     for workers in [int(w) for w in args.workers.split(",")]:
@@ -182,7 +182,7 @@ def main() -> None:
             print(f"  {name:<24}{low:>10.2f} {mid:>10.2f}")
         print(f"  {'success ratio (min)':<24}{entry['success']:>10.4f}", flush=True)
     path = save(
-        "serve-demand" if args.demand else "serve",
+        name,
         {
             "command": "python benchmarks/serve.py " + " ".join(sys.argv[1:]),
             "rate": args.rate,

@@ -84,6 +84,21 @@ def test_importing_every_module_changes_nothing_in_the_process():
     assert "matplotlib.pyplot" not in loaded["modules"], "pyplot (a global plotting backend) loaded"
 
 
+def test_serving_metrics_work_after_the_feature_store_is_imported():
+    """Feast's import sets prometheus_client's multiprocess directory (put back by our import):
+    serving's metrics, created after it in the same process, count in-process all the same."""
+    code = """
+import json, nyctaxi.feature_store
+from nyctaxi.serving.app import Metrics
+metrics = Metrics()
+from prometheus_client import generate_latest
+print(json.dumps({"text": generate_latest(metrics.registry).decode()}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "nyctaxi_model_version" in json.loads(done.stdout.strip().splitlines()[-1])["text"]
+
+
 def test_the_model_registry_sets_no_process_wide_mlflow_state(tmp_path):
     """The registry object talks to its own store (a local SQLite twin here): creating the
     experiment and logging a run inside ``tracking()`` leave MLflow's process-wide tracking and

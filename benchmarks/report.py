@@ -221,12 +221,20 @@ def cluster_section(result: dict) -> list[str]:
 
 
 def serve_section(result: dict) -> list[str]:
+    demand = result.get("demand_features", False)
+    title = "Serving: single-trip latency at a fixed rate, batch throughput"
+    lookup = (
+        " The model reads the feature store's demand features: every request looks up its zone and hour "
+        "in the online store (SQLite), batches one lookup per batch."
+        if demand
+        else ""
+    )
     lines = [
-        "## Serving: single-trip latency at a fixed rate, batch throughput",
+        f"## {title}{' — with the online feature lookup' if demand else ''}",
         "",
         f"Command: `{result['command']}` ({result['measured_at']}). vegeta sends {result['rate']} requests/s for "
         f"{result['duration_s']:.0f} s per run (open loop) to `nyctaxi serve` on 127.0.0.1, on the same 2 cores; "
-        "batches are 1,000 trips sent back to back. min / median of the runs.",
+        f"batches are 1,000 trips sent back to back. min / median of the runs.{lookup}",
         "",
         "| workers | p50 ms | p95 ms | p99 ms | max ms | achieved req/s | success | batch predictions/s |",
         "|---|---|---|---|---|---|---|---|",
@@ -249,8 +257,8 @@ def serve_section(result: dict) -> list[str]:
 
 
 def main() -> None:
-    etl, cluster, serve = load("etl"), load("etl_cluster"), load("serve")
-    any_result = etl or cluster or serve
+    etl, cluster, serve, serve_demand = load("etl"), load("etl_cluster"), load("serve"), load("serve-demand")
+    any_result = etl or cluster or serve or serve_demand
     if any_result is None:
         raise SystemExit("no results in benchmarks/results: run `make bench` first")
     m = any_result["machine"]
@@ -271,8 +279,9 @@ def main() -> None:
         lines += etl_section(etl)
     if cluster:
         lines += cluster_section(cluster)
-    if serve:
-        lines += serve_section(serve)
+    for result in (serve, serve_demand):
+        if result:
+            lines += serve_section(result)
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
     print(f"wrote {ROOT / 'BENCHMARKS.md'}")
 

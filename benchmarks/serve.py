@@ -177,9 +177,9 @@ def main() -> None:
         print(
             f"{workers} worker(s): single trips at {args.rate}/s for {args.duration:.0f} s × {args.runs} (min / median)"
         )
-        for name in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "achieved_rps", "batch_predictions_per_s"):
-            low, mid = entry[name]
-            print(f"  {name:<24}{low:>10.2f} {mid:>10.2f}")
+        for figure in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "achieved_rps", "batch_predictions_per_s"):
+            low, mid = entry[figure]
+            print(f"  {figure:<24}{low:>10.2f} {mid:>10.2f}")
         print(f"  {'success ratio (min)':<24}{entry['success']:>10.4f}", flush=True)
     path = save(
         name,

@@ -336,9 +336,10 @@ def test_a_month_not_materialized_is_refused(spark, materialized):
 
 def test_train_and_score_with_demand_features(spark, materialized):
     """The setting on: the model reads the demand features, the run logs the views' versions,
-    the gate decides as before, and batch scoring joins the same point-in-time values."""
-    from nyctaxi.contract import model_features
-    from nyctaxi.jobs import score, train
+    the gate decides as before, batch scoring joins the same point-in-time values, and drift
+    monitoring watches the demand features with the others."""
+    from nyctaxi.contract import DEMAND_FEATURES, model_features
+    from nyctaxi.jobs import monitor, score, train
     from nyctaxi.ml import registry
 
     settings = materialized[0].model_copy(update={"demand_features": True})
@@ -361,6 +362,11 @@ def test_train_and_score_with_demand_features(spark, materialized):
         scored.rows_out
         == Catalog(spark, Lake.from_settings(settings)).read("trip_features", "green", FEB).frame.count()
     )
+    drift = monitor.run(spark, settings, "green", JAN, FEB).summary
+    assert set(drift["columns"]) == {*model_features(True), "prediction"}
+    for name in DEMAND_FEATURES:  # numbers (January's first week has no lags: nulls are left out)
+        assert drift["columns"][name]["method"] == "Wasserstein distance (normed)", drift["columns"][name]
+    assert drift["drifted_share"] == len(drift["drifted_features"]) / len(model_features(True))
 
 
 def test_serving_reads_online_what_training_joined(spark, materialized):

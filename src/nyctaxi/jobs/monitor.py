@@ -73,7 +73,7 @@ def _monitor(ctx: JobContext, reference: Month | None) -> Result:
     # (its error on the reference = training month is in-sample, hence optimistic).
     errors["reference_rmse"] = _logged_rmse(models, model_version)
     limits = Limits(settings.drift_column_threshold, settings.drift_share_max, settings.drift_error_ratio_max)
-    snapshot, columns = drift_report(frames["reference"], frames["current"], limits)
+    snapshot, columns = drift_report(frames["reference"], frames["current"], limits, model.features)
     summary, reasons = judge(columns, errors, limits)
     summary |= {"model_version": model_version, "reference": str(reference), "limits": vars(limits)}
     result = Result(errors["current_rows"], errors["current_rows"], summary=summary)

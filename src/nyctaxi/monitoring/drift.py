@@ -15,11 +15,12 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.metrics import ValueDrift
 from evidently.presets import DataDriftPreset
 
-from nyctaxi.contract import MODEL_FEATURES
+from nyctaxi.contract import DEMAND_FEATURES, MODEL_FEATURES
 
 PREDICTION = "prediction"
-# Measured quantities; everything else in the vector is a category (hours, days, zones, flags, codes).
-NUMERIC = ("trip_distance", PREDICTION)
+# Measured quantities (the demand features are counts, means and speeds); everything else in the
+# vector is a category (hours, days, zones, flags, codes).
+NUMERIC = ("trip_distance", *DEMAND_FEATURES, PREDICTION)
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Limits:
     error_ratio: float  # current RMSE / reference RMSE that raises the alert
 
 
-def _dataset(frame: pd.DataFrame) -> Dataset:
-    columns = [*MODEL_FEATURES, PREDICTION]
+def _dataset(frame: pd.DataFrame, features: tuple[str, ...]) -> Dataset:
+    columns = [*features, PREDICTION]
     definition = DataDefinition(
         numerical_columns=[c for c in columns if c in NUMERIC],
         categorical_columns=[c for c in columns if c not in NUMERIC],
@@ -40,16 +41,19 @@ def _dataset(frame: pd.DataFrame) -> Dataset:
     return Dataset.from_pandas(frame[columns], data_definition=definition)
 
 
-def drift_report(reference: pd.DataFrame, current: pd.DataFrame, limits: Limits):
-    """(Evidently snapshot, per-column scores) of the model features and the prediction. Its
-    "dataset drift" counts the model features only, at our share limit (the prediction is its own
-    metric), so Evidently's verdict is the alert's feature rule."""
+def drift_report(
+    reference: pd.DataFrame, current: pd.DataFrame, limits: Limits, features: tuple[str, ...] = MODEL_FEATURES
+):
+    """(Evidently snapshot, per-column scores) of the model's ``features`` (its vector: the demand
+    features too for a model that reads them) and the prediction. Its "dataset drift" counts the
+    features only, at our share limit (the prediction is its own metric), so Evidently's verdict is
+    the alert's feature rule."""
     preset = DataDriftPreset(
-        columns=list(MODEL_FEATURES), threshold=limits.column_threshold, drift_share=limits.drifted_share
+        columns=list(features), threshold=limits.column_threshold, drift_share=limits.drifted_share
     )
     prediction = ValueDrift(column=PREDICTION, threshold=limits.column_threshold)
     snapshot = Report([preset, prediction]).run(
-        current_data=_dataset(current), reference_data=_dataset(reference)
+        current_data=_dataset(current, features), reference_data=_dataset(reference, features)
     )
     columns = {}
     for metric in snapshot.dict()["metrics"]:
@@ -66,8 +70,9 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, limits: Limits)
 
 
 def judge(columns: dict, errors: dict[str, float | None], limits: Limits) -> tuple[dict, list[str]]:
-    """The summary of a drift run and the reasons to alert (none: no alert)."""
-    features = {name: columns[name] for name in MODEL_FEATURES if name in columns}
+    """The summary of a drift run and the reasons to alert (none: no alert). Every scored column
+    but the prediction is a model feature."""
+    features = {name: result for name, result in columns.items() if name != PREDICTION}
     drifted = sorted(name for name, result in features.items() if result["drifted"])
     share = len(drifted) / len(features) if features else 0.0
     reasons = []

@@ -15,7 +15,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.metrics import ValueDrift
 from evidently.presets import DataDriftPreset
 
-from nyctaxi.contract import DEMAND_FEATURES, MODEL_FEATURES
+from nyctaxi.contract import DEMAND_FEATURES
 
 PREDICTION = "prediction"
 # Measured quantities (the demand features are counts, means and speeds); everything else in the
@@ -41,9 +41,7 @@ def _dataset(frame: pd.DataFrame, features: tuple[str, ...]) -> Dataset:
     return Dataset.from_pandas(frame[columns], data_definition=definition)
 
 
-def drift_report(
-    reference: pd.DataFrame, current: pd.DataFrame, limits: Limits, features: tuple[str, ...] = MODEL_FEATURES
-):
+def drift_report(reference: pd.DataFrame, current: pd.DataFrame, limits: Limits, features: tuple[str, ...]):
     """(Evidently snapshot, per-column scores) of the model's ``features`` (its vector: the demand
     features too for a model that reads them) and the prediction. Its "dataset drift" counts the
     features only, at our share limit (the prediction is its own metric), so Evidently's verdict is

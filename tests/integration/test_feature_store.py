@@ -372,9 +372,9 @@ def test_train_and_score_with_demand_features(spark, materialized):
 def test_serving_reads_online_what_training_joined(spark, materialized):
     """Training/serving parity with the demand features, on every real trip of 2025-02-19..28
     (≥ 10,000): the online store is left as a daily materialization leaves it (day by day, through
-    Feast), then serving's lookup (`store.online_for_trips`, what the predictor calls) and its
-    feature vector (`trip_vector`) give each trip of the day what training's point-in-time join
-    and Spark vectors give it."""
+    Feast), then serving's lookup (`store.OnlineCache`, what the predictor calls: each distinct
+    zone and hour read once, fanned out to the day's trips) and its feature vector (`trip_vector`)
+    give each trip of the day what training's point-in-time join and Spark vectors give it."""
     from datetime import UTC
 
     from pyspark.sql import functions as F
@@ -402,7 +402,9 @@ def test_serving_reads_online_what_training_joined(spark, materialized):
         )
         today = inputs["pickup_at"].str.startswith(start.strftime("%Y-%m-%d")).to_numpy()
         trips = request_trips(inputs[today])
-        online = store.online_for_trips(feast, trips)
+        cache = store.OnlineCache(lambda keys: store.online_features(feast, keys), ttl_s=3600)
+        online = cache.for_trips(trips)
+        assert cache.for_trips(trips) == online  # the day's second read, from the cache
         served = np.array(
             [trip_vector({**t, **o}, zones, DEMAND_FEATURES) for t, o in zip(trips, online, strict=True)]
         )

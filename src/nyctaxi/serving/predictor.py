@@ -49,7 +49,7 @@ class Predictor:
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
-        self._feature_store = None  # Feast, opened at the first request of a model that reads it
+        self._online_values = None  # Feast's, cached; opened at the first request of a model that reads it
 
     @property
     def loaded(self) -> Loaded | None:
@@ -121,9 +121,12 @@ class Predictor:
         from nyctaxi.feature_store import store
 
         try:
-            if self._feature_store is None:
-                self._feature_store = store.open_store(self.settings)
-            return store.online_for_trips(self._feature_store, rows)
+            if self._online_values is None:
+                feast = store.open_store(self.settings)
+                self._online_values = store.OnlineCache(
+                    lambda keys: store.online_features(feast, keys), self.settings.serving_online_cache_s
+                )
+            return self._online_values.for_trips(rows)
         except Exception as error:  # the answer degrades to "missing"; the log says why
             log.warning(
                 "online features not read (%s: %s): answering without them", type(error).__name__, error

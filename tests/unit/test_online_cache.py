@@ -1,0 +1,82 @@
+"""Serving's cache of online feature values (`store.OnlineCache`): what it reads from the store,
+when, and what it answers. The store here is a counting lookup over a dict; the real store's
+values through the same path are checked by the feature-store integration tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nyctaxi.feature_store.store import OnlineCache, trip_keys
+
+
+class Store:
+    """A lookup that answers from ``values`` (None where absent) and records each call's keys."""
+
+    def __init__(self, values: dict[tuple, float]) -> None:
+        self.values = values
+        self.calls: list[list[tuple]] = []
+
+    def __call__(self, keys: list[dict]) -> list[dict]:
+        wanted = [(k["service"], k["pu_location_id"], k["hour_of_week"]) for k in keys]
+        self.calls.append(wanted)
+        return [{"trips_1w": self.values.get(k)} for k in wanted]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def key(zone: int, hour: int, service: str = "green") -> dict:
+    return {"service": service, "pu_location_id": zone, "hour_of_week": hour}
+
+
+def test_a_batch_reads_each_distinct_missing_key_once():
+    store = Store({("green", 74, 8): 12.0, ("yellow", 74, 8): 40.0})
+    cache = OnlineCache(store, ttl_s=60, timer=Clock())
+    got = cache.get([key(74, 8), key(74, 8), key(74, 8, "yellow"), key(75, 8), key(74, 8)])
+    assert [v["trips_1w"] for v in got] == [12.0, 12.0, 40.0, None, 12.0]
+    assert store.calls == [[("green", 74, 8), ("yellow", 74, 8), ("green", 75, 8)]]
+    # the next batch reads only what it has not seen; a value the store lacked stays "missing"
+    got = cache.get([key(75, 8), key(74, 9), key(74, 8)])
+    assert [v["trips_1w"] for v in got] == [None, None, 12.0]
+    assert store.calls[1:] == [[("green", 74, 9)]]
+
+
+def test_a_value_is_read_again_once_older_than_the_ttl():
+    store, clock = Store({("green", 74, 8): 12.0}), Clock()
+    cache = OnlineCache(store, ttl_s=60, timer=clock)
+    cache.get([key(74, 8)])
+    store.values[("green", 74, 8)] = 13.0  # a new month materialized
+    clock.now = 59.0
+    assert cache.get([key(74, 8)])[0]["trips_1w"] == 12.0
+    clock.now = 60.5
+    assert cache.get([key(74, 8)])[0]["trips_1w"] == 13.0
+    assert len(store.calls) == 2
+
+
+def test_ttl_zero_reads_the_store_on_every_call():
+    store = Store({("green", 74, 8): 12.0})
+    cache = OnlineCache(store, ttl_s=0)
+    for _ in range(3):
+        assert cache.get([key(74, 8), key(74, 8)])[0]["trips_1w"] == 12.0
+    assert len(store.calls) == 3
+
+
+def test_an_answer_changed_by_the_caller_does_not_change_the_cache():
+    cache = OnlineCache(Store({("green", 74, 8): 12.0}), ttl_s=60, timer=Clock())
+    first = cache.get([key(74, 8), key(74, 8)])
+    first[0]["trips_1w"] = -1.0
+    assert [v["trips_1w"] for v in first] == [-1.0, 12.0]
+    assert cache.get([key(74, 8)])[0]["trips_1w"] == 12.0
+
+
+def test_trip_keys_use_the_hour_of_the_week_of_the_pickup():
+    # 2025-03-03 is a Monday: 08:xx is hour 8 of the week (Monday 00:00 is hour 0)
+    trips = [{"service": "green", "pu_location_id": 74, "pickup_at": datetime(2025, 3, 3, 8, 59)}]
+    assert trip_keys(trips) == [key(74, 8)]
+    trips[0]["pickup_at"] = datetime(2025, 3, 9, 23, 0)  # Sunday 23:00, the week's last hour
+    assert trip_keys(trips)[0]["hour_of_week"] == 167

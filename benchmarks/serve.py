@@ -6,6 +6,7 @@ a slow answer does not delay the next request, so queueing shows), and batch thr
     .venv/bin/python benchmarks/serve.py --rate 400 --workers 2
     .venv/bin/python benchmarks/serve.py --demand            # a model with the feature store's demand
                                                              # features: an online lookup per request
+    .venv/bin/python benchmarks/serve.py --demand --online-cache-s 0   # … without serving's cache
 
 The model comes from a registry built once in .bench/serve (real green 2025-01 → 2025-02 from
 ../shared, through the pipeline and `nyctaxi train`). vegeta is installed by `make bench-tools`
@@ -149,12 +150,21 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 per run")
     parser.add_argument("--workers", default="1,2", help="server worker processes to compare")
     parser.add_argument("--demand", action="store_true", help="a model that reads the online features")
+    parser.add_argument(
+        "--online-cache-s",
+        type=float,
+        help="serving's NYCTAXI_SERVING_ONLINE_CACHE_S (default: its setting's, 60); 0 reads Feast per request",
+    )
     args = parser.parse_args()
     if not VEGETA.exists():
         parser.error(f"{VEGETA} missing: run `make bench-tools` (installs vegeta with go)")
     name = "serve-demand" if args.demand else "serve"  # its cache in .bench and its results
     env = environment(CACHE / name, args.demand)
     ensure_champion(env, CACHE / name, args.demand)
+    results = name
+    if args.online_cache_s is not None:
+        env["NYCTAXI_SERVING_ONLINE_CACHE_S"] = str(args.online_cache_s)
+        results += "-uncached" if args.online_cache_s == 0 else ""
 
     summary, raw = {}, {}
     for workers in [int(w) for w in args.workers.split(",")]:
@@ -182,11 +192,12 @@ def main() -> None:
             print(f"  {figure:<24}{low:>10.2f} {mid:>10.2f}")
         print(f"  {'success ratio (min)':<24}{entry['success']:>10.4f}", flush=True)
     path = save(
-        name,
+        results,
         {
             "command": "python benchmarks/serve.py " + " ".join(sys.argv[1:]),
             "rate": args.rate,
             "demand_features": args.demand,
+            "online_cache_s": args.online_cache_s,
             "duration_s": args.duration,
             "summary": summary,
             "runs": raw,

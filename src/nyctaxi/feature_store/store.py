@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cachetools import TTLCache
 from feast import FeatureStore
 from feast.infra.offline_stores.contrib.spark_offline_store.spark import SparkOfflineStoreConfig
 from feast.infra.online_stores.redis import RedisOnlineStoreConfig
@@ -133,37 +132,37 @@ def materialize_between(store: FeatureStore, start: datetime, end: datetime) -> 
         store.materialize(start, end - timedelta(microseconds=1), feature_views=[view.name for view in VIEWS])
 
 
-# Every key serving can ask for: 263 zones × 168 hours of the week × 4 services (177k), with room.
-ONLINE_CACHE_KEYS = 200_000
-
-
 class OnlineCache:
     """Serving's online values, each ``{service, pu_location_id, hour_of_week}`` read from the
     store at most once per ``ttl_s`` (0: on every call). Feast's lookup costs ~70 µs a row
     (protobuf round trips, in ``benchmarks/serve.py --demand``), more than the model itself; the
     values change only when a month is materialized, so a value at most ``ttl_s`` old is served
-    instead. A batch reads all its missing keys in one lookup; thread-safe."""
+    instead: all are dropped together once the oldest is ``ttl_s`` old. A batch reads all its
+    missing keys in one lookup; thread-safe. Its size is bounded by the keys a request can name
+    (265 zones × 168 hours × 2 services)."""
 
     def __init__(
         self, lookup: Callable[[list[dict]], list[dict]], ttl_s: float, timer=time.monotonic
     ) -> None:
-        self._lookup = lookup
-        self._values = TTLCache(maxsize=ONLINE_CACHE_KEYS, ttl=ttl_s, timer=timer) if ttl_s > 0 else None
+        self._lookup, self._ttl_s, self._timer = lookup, ttl_s, timer
+        self._values: dict[tuple, dict] = {}
+        self._since = timer()
         self._lock = threading.Lock()
 
     def get(self, keys: list[dict]) -> list[dict[str, float | None]]:
-        if self._values is None:
+        if self._ttl_s <= 0:
             return self._lookup(keys)
         wanted = [(key["service"], key["pu_location_id"], key["hour_of_week"]) for key in keys]
         with self._lock:
-            known = {k: self._values[k] for k in set(wanted) if k in self._values}
-        missing = {k: key for k, key in zip(wanted, keys, strict=True) if k not in known}
-        if missing:
-            read = dict(zip(missing, self._lookup(list(missing.values())), strict=True))
+            if self._timer() - self._since >= self._ttl_s:
+                self._values, self._since = {}, self._timer()
+            values = self._values
+        missing = {k: key for k, key in zip(wanted, keys, strict=True) if k not in values}
+        read = dict(zip(missing, self._lookup(list(missing.values())), strict=True)) if missing else {}
+        if read:
             with self._lock:
                 self._values.update(read)
-            known.update(read)
-        return [dict(known[k]) for k in wanted]
+        return [dict(read[k] if k in read else values[k]) for k in wanted]
 
     def for_trips(self, trips: list[dict]) -> list[dict[str, float | None]]:
         """`online_for_trips` through the cache."""

@@ -140,5 +140,7 @@ NAN = float("nan")
 
 def _floats(values, index: pd.Index) -> np.ndarray:
     """Any column (bool, nullable int, absent) as float64 with NaN for missing, like ``ml.features._number``."""
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        return values.to_numpy()  # already so (distances, the feature store's values)
     series = pd.Series(values, index=index, dtype="object" if values is None else None)
     return series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -109,7 +109,8 @@ class Predictor:
             return loaded.info, loaded.model.predict_trips(rows)
         frame = request_frame(trips)
         if demand:
-            frame = frame.join(pd.DataFrame(demand, index=frame.index, dtype="float64"))
+            for name in loaded.model.demand:  # None (the store lacks it) → NaN
+                frame[name] = np.array([values[name] for values in demand], dtype=np.float64)
         return loaded.info, loaded.model.predict(frame)
 
     def _online(self, model: TripDurationModel, rows: list[dict]) -> list[dict] | None:

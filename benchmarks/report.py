@@ -234,7 +234,7 @@ def serve_section(result: dict) -> list[str]:
     elif demand:
         lookup = (
             " The model reads the feature store's demand features through serving's cache of online "
-            f"values (`NYCTAXI_SERVING_ONLINE_CACHE_S` = {60 if cache is None else cache:g} s): a request "
+            f"values (`NYCTAXI_SERVING_ONLINE_CACHE_S` = {cache:g} s): a request "
             "reads from the online store (SQLite, through Feast) only the zone × hour keys the cache "
             "lacks, a batch all of them in one lookup. The benchmark's trips draw from 5,040 keys "
             "(2 services × 15 zones × 168 hours), so after the first runs most are cached."

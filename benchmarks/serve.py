@@ -31,8 +31,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, ROOT, SHARED_TLC, free_port, min_median, save  # noqa: E402
 
+from nyctaxi.config import Settings  # noqa: E402
+
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 VEGETA = Path(os.environ.get("VEGETA", ROOT / "jars" / "tools" / "bin" / "vegeta"))
+ONLINE_CACHE_DEFAULT_S = Settings.model_fields["serving_online_cache_s"].default
 ZONES = (74, 75, 41, 42, 166, 7, 129, 82, 95, 132, 138, 236, 237, 161, 230)
 
 
@@ -153,7 +156,7 @@ def main() -> None:
     parser.add_argument(
         "--online-cache-s",
         type=float,
-        help="serving's NYCTAXI_SERVING_ONLINE_CACHE_S (default: its setting's, 60); 0 reads Feast per request",
+        help="serving's NYCTAXI_SERVING_ONLINE_CACHE_S (default: the setting's); 0 reads Feast per request",
     )
     args = parser.parse_args()
     if not VEGETA.exists():
@@ -197,7 +200,7 @@ def main() -> None:
             "command": "python benchmarks/serve.py " + " ".join(sys.argv[1:]),
             "rate": args.rate,
             "demand_features": args.demand,
-            "online_cache_s": args.online_cache_s,
+            "online_cache_s": float(env.get("NYCTAXI_SERVING_ONLINE_CACHE_S", ONLINE_CACHE_DEFAULT_S)),
             "duration_s": args.duration,
             "summary": summary,
             "runs": raw,

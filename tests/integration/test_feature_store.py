@@ -402,7 +402,7 @@ def test_serving_reads_online_what_training_joined(spark, materialized):
         )
         today = inputs["pickup_at"].str.startswith(start.strftime("%Y-%m-%d")).to_numpy()
         trips = request_trips(inputs[today])
-        cache = store.OnlineCache(lambda keys: store.online_features(feast, keys), ttl_s=3600)
+        cache = store.OnlineCache.of(feast, ttl_s=3600)
         online = cache.for_trips(trips)
         assert cache.for_trips(trips) == online  # the day's second read, from the cache
         served = np.array(

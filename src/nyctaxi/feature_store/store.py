@@ -164,15 +164,15 @@ class OnlineCache:
                 self._values.update(read)
         return [dict(read[k] if k in read else values[k]) for k in wanted]
 
+    @classmethod
+    def of(cls, store: FeatureStore, ttl_s: float) -> OnlineCache:
+        """The cache over a Feast store's online values (`online_features`): serving's."""
+        return cls(lambda keys: online_features(store, keys), ttl_s)
+
     def for_trips(self, trips: list[dict]) -> list[dict[str, float | None]]:
-        """`online_for_trips` through the cache."""
+        """Serving's lookup: the online values for each trip's service, pickup zone and the hour
+        of the week of its ``pickup_at`` (a datetime)."""
         return self.get(trip_keys(trips))
-
-
-def online_for_trips(store: FeatureStore, trips: list[dict]) -> list[dict[str, float | None]]:
-    """Serving's lookup: the online values for each trip's service, pickup zone and the hour of
-    the week of its ``pickup_at`` (a datetime)."""
-    return online_features(store, trip_keys(trips))
 
 
 def trip_keys(trips: list[dict]) -> list[dict]:

@@ -124,9 +124,7 @@ class Predictor:
         try:
             if self._online_values is None:
                 feast = store.open_store(self.settings)
-                self._online_values = store.OnlineCache(
-                    lambda keys: store.online_features(feast, keys), self.settings.serving_online_cache_s
-                )
+                self._online_values = store.OnlineCache.of(feast, self.settings.serving_online_cache_s)
             return self._online_values.for_trips(rows)
         except Exception as error:  # the answer degrades to "missing"; the log says why
             log.warning(

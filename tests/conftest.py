@@ -204,67 +204,57 @@ def champion_lake(spark, real_gold, tmp_path_factory):
 
 # ---- the production stack (docker-compose.yml under podman): one per run, shared by the stack
 # tests (tests/stack) and the fault cases on it (tests/reliability/test_stack_faults.py) ----
-STACK_PREPARE: dict = {}
+STACK: dict = {}
 
 
 def pytest_collection_finish(session):
-    """When stack tests are selected, build their images and Compose binary in the background
-    while the rest of the suite runs (image builds mostly download and unpack; the `stack`
-    fixture waits for it). Its output: .run/stack/prepare.log."""
-    import subprocess
+    """When stack tests are selected, the stack's whole course (images, up, the two months) starts
+    in the background (tests/stack/stack.py: BackgroundStack) and the stack tests run last, so the
+    rest of the suite overlaps it. Its output: .run/stack/."""
+    from tests.stack.stack import BackgroundStack
 
     if session.config.option.collectonly or not any(
         item.get_closest_marker("stack") for item in session.items
     ):
         return
+    if not all((SHARED_TLC / f"green_tripdata_{m}.parquet").is_file() for m in ("2025-01", "2025-02")):
+        return  # the `stack` fixture skips, naming the missing file
     log_dir = PROJECT_ROOT / ".run" / "stack"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / "prepare.log", "w")  # noqa: SIM115 (closed by the stack fixture)
-    STACK_PREPARE["log"] = log
-    STACK_PREPARE["process"] = subprocess.Popen(
-        [str(PROJECT_ROOT / "scripts" / "stack.sh"), "prepare"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=PROJECT_ROOT,
-    )
+    STACK["course"] = BackgroundStack(SHARED_TLC, log_dir)
+    STACK["course"].start()
+
+
+def pytest_collection_modifyitems(items):
+    """The stack's tests last: they wait for its background course."""
+    items.sort(key=lambda item: item.get_closest_marker("stack") is not None)  # stable
+
+
+def pytest_sessionfinish(session):
+    if "course" in STACK:  # also when the session stopped before a stack test ran
+        STACK["course"].close()
 
 
 @pytest.fixture(scope="session")
 def stack():
     """docker-compose.yml built and started (scripts/stack.sh up, plus the TLC mirror override);
     its logs are kept in .run/stack/last-test-logs.txt, then it is removed with its volumes."""
-    from tests.stack.stack import Stack, stack_sh
-
     for name in ("green_tripdata_2025-01.parquet", "green_tripdata_2025-02.parquet"):
         shared_file(name)  # skips with the reason when ../shared is absent
-    running = Stack(SHARED_TLC)
-    if "process" in STACK_PREPARE:  # started at collection: wait for the images
-        STACK_PREPARE["process"].wait(timeout=3600)
-        STACK_PREPARE["log"].close()
-    stack_sh("down", *running.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
-    stack_sh("up", *running.files, shared_tlc=SHARED_TLC)
+    running, _ = STACK["course"].wait_up()
     try:
         yield running
     finally:
-        logs = running.compose("logs", "--no-color", "--timestamps", "--tail", "300", check=False)
-        (PROJECT_ROOT / ".run" / "stack" / "last-test-logs.txt").write_text(logs)
-        stack_sh("down", *running.files, "--volumes", shared_tlc=SHARED_TLC, check=False)
+        STACK["course"].close()
 
 
 @pytest.fixture(scope="session")
 def airflow_api(stack):
     """The stack's Airflow REST API, logged in; the DAG parsed and unpaused."""
-    from tests.stack.stack import DAG_ID, AirflowApi, secrets
-
-    api = AirflowApi(secrets()["AIRFLOW_ADMIN_PASSWORD"])
-    assert api.wait_for_dag()["is_paused"], "a new DAG starts paused"
-    api.call("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
-    return api
+    return STACK["course"].wait_up()[1]
 
 
 @pytest.fixture(scope="session")
 def stack_months(stack, airflow_api):
     """green 2025-01 (with faults) then 2025-02, triggered through the REST API (tests/stack/stack.py)."""
-    from tests.stack.stack import run_two_months
-
-    return run_two_months(stack, airflow_api)
+    return STACK["course"].wait_months()

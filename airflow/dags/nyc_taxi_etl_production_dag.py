@@ -11,6 +11,8 @@ the environment of the Airflow worker (nothing is computed or read at parse time
 - ``NYCTAXI_HOME``      project checkout (default: this repo), only to find the defaults below
 - ``NYCTAXI_PYTHON``    Python with nyctaxi installed (default: <home>/.venv/bin/python)
 - ``NYCTAXI_SPARK_SUBMIT``  spark-submit binary (default: pyspark's, inside that venv)
+- ``NYCTAXI_TASK_RETRIES``, ``NYCTAXI_TASK_RETRY_DELAY_S``  retries per task (default 2) and the
+  first one's wait (default 60 s; then exponential backoff)
 - ``NYCTAXI_JARS_DIR``, ``NYCTAXI_LAKE_*``, ``NYCTAXI_S3_ENDPOINT``, ``AWS_*``  read by nyctaxi itself
 - ``AIRFLOW_CONN_SPARK_DEFAULT``  e.g. {"conn_type": "spark", "host": "spark://spark-master", "port": 7077}
 
@@ -44,6 +46,8 @@ SPARK_SUBMIT = os.environ.get(
     "NYCTAXI_SPARK_SUBMIT", str(HOME / ".venv/lib/python3.11/site-packages/pyspark/bin/spark-submit")
 )
 RETRIES = int(os.environ.get("NYCTAXI_TASK_RETRIES", "2"))
+# The first retry's wait (then exponential backoff, at most 20 min).
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("NYCTAXI_TASK_RETRY_DELAY_S", "60")))
 
 # The month a run owns is its data interval, never "now": a run for 2025-01-01 processes 2025-01.
 MONTH = "{{ data_interval_start.strftime('%Y-%m') }}"
@@ -101,7 +105,7 @@ with DAG(
     params={"service": Param("green", enum=["yellow", "green"], description="TLC service")},
     default_args={
         "retries": RETRIES,
-        "retry_delay": timedelta(minutes=1),
+        "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
     },

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # the working folder (a source checkout's root), made absolute.
     jars_dir: str = "jars/lib"
     spark_executor_memory: str = "1g"
+    # Extra JVM options for the driver and the executors, e.g. "-XX:TieredStopAtLevel=1": short
+    # jobs on small months spend much of their CPU compiling code they barely run (the stack test).
+    spark_java_options: str = ""
     cluster_host: str = "127.0.0.1"
     cluster_port: int = Field(default=7077, ge=0)
     cluster_ui_port: int = Field(default=8081, ge=0)

@@ -77,9 +77,9 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.legacy.parquet.nanosAsLong": "true",
         "spark.driver.extraJavaOptions": (
             f"-Duser.timezone={SESSION_TIME_ZONE} -Dlog4j2.configurationFile={LOG_CONFIG} "
-            f"-Dnyctaxi.log.file={log_file()}"
-        ),
-        "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE}",
+            f"-Dnyctaxi.log.file={log_file()} {settings.spark_java_options}"
+        ).strip(),
+        "spark.executor.extraJavaOptions": f"-Duser.timezone={SESSION_TIME_ZONE} {settings.spark_java_options}".strip(),
     }
 
 

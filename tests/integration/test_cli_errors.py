@@ -17,10 +17,12 @@ from tests.pipeline import settings_env
 NYCTAXI = str(Path(sys.executable).with_name("nyctaxi"))
 
 
-def nyctaxi(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The CLI on a lake under tmp_path; ``timeout`` only guards against a hang (the CI machine
-    is shared and slow: the two-month pipeline once took more than 300 s there)."""
-    env = {**settings_env(make_settings(tmp_path)), "NYCTAXI_TLC_BASE_URL": str(SHARED_TLC)}
+def nyctaxi(
+    tmp_path: Path, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """The CLI on a lake under tmp_path (``env``: more variables); ``timeout`` only guards against
+    a hang (the CI machine is shared and slow: the two-month pipeline once took more than 300 s there)."""
+    env = {**settings_env(make_settings(tmp_path)), "NYCTAXI_TLC_BASE_URL": str(SHARED_TLC), **(env or {})}
     return subprocess.run(
         [NYCTAXI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=tmp_path
     )

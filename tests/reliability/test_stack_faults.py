@@ -71,7 +71,8 @@ def test_postgres_restarted_during_a_run(stack, stack_months, case):
     took = stack_months.runs["2025-01"]["took_s"]
     row.saw(
         f"restarted {fault['at_s']} s into the run; validate succeeded on try {_tries(stack_months, 'validate')}; "
-        f"January's run succeeded after {took} s; February's after {stack_months.runs['2025-02']['took_s']} s"
+        f"January's run succeeded after {took} s; February's after {stack_months.runs['2025-02']['took_s']} s "
+        f"({stack_months.took('2025-02')})"
     )
     assert stack_months.runs["2025-01"]["state"] == "success"
     assert stack_months.runs["2025-02"]["state"] == "success"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +243,11 @@ class StackMonths:
         """How many times the service's container was restarted during the runs."""
         return self.restarts_after[service] - self.restarts_before[service]
 
+    def took(self, month: str) -> str:
+        """Each task's time in the month's run, in DAG order ("ingest 9 s, preprocess 71 s, …")."""
+        tasks = sorted(self.tasks[month].values(), key=lambda ti: ti["start_date"] or "~")
+        return ", ".join(f"{ti['task_id']} {ti['duration'] or 0:.0f} s" for ti in tasks)
+
 
 def run_two_months(stack: Stack, api: AirflowApi) -> StackMonths:
     """January with three faults, as production meets them: the Spark worker crashes while
@@ -280,3 +286,75 @@ def run_two_months(stack: Stack, api: AirflowApi) -> StackMonths:
         restarts_before=restarts_before,
         restarts_after={service: stack.restarts(service) for service in services},
     )
+
+
+class BackgroundStack:
+    """The stack's whole course, started at collection in a thread while the rest of the suite
+    runs: images and the Compose binary (scripts/stack.sh prepare), `up` with the TLC mirror, the
+    Airflow API logged in, then the two months (run_two_months). Most of it waits (image
+    downloads, JVM and container starts, the scheduler's polls, a killed worker's heartbeat
+    timeout), so it overlaps the other tests instead of following them. The stack fixtures wait
+    for the step they need and re-raise its error; :meth:`close` keeps the logs and removes it."""
+
+    def __init__(self, shared_tlc: Path, log_dir: Path) -> None:
+        self.stack = Stack(shared_tlc)
+        self.log_dir = log_dir
+        self.api: AirflowApi | None = None
+        self.months: StackMonths | None = None
+        self.error: BaseException | None = None
+        self._up = threading.Event()
+        self._done = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._course, name="stack", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _course(self) -> None:
+        try:
+            with open(self.log_dir / "prepare.log", "w") as log:
+                prepared = subprocess.run(
+                    [str(STACK_SH), "prepare"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+                )
+            if prepared.returncode != 0:
+                raise AssertionError(
+                    f"stack.sh prepare failed ({prepared.returncode}); see {self.log_dir / 'prepare.log'}"
+                )
+            stack_sh("down", *self.stack.files, "--volumes", shared_tlc=self.stack.shared_tlc, check=False)
+            stack_sh("up", *self.stack.files, shared_tlc=self.stack.shared_tlc)
+            self.api = AirflowApi(secrets()["AIRFLOW_ADMIN_PASSWORD"])
+            assert self.api.wait_for_dag()["is_paused"], "a new DAG starts paused"
+            self.api.call("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+            self._up.set()
+            self.months = run_two_months(self.stack, self.api)
+        except BaseException as error:  # re-raised in the test that waits for this step
+            self.error = error
+        finally:
+            self._up.set()
+            self._done.set()
+
+    def _wait(self, event: threading.Event, timeout: float) -> None:
+        if not event.wait(timeout):
+            raise AssertionError(f"the stack's background course not there after {timeout} s")
+        if self.error is not None:
+            raise self.error
+
+    def wait_up(self, timeout: float = 3600) -> tuple[Stack, AirflowApi]:
+        """The stack up and every service healthy, the DAG unpaused."""
+        self._wait(self._up, timeout)
+        return self.stack, self.api
+
+    def wait_months(self, timeout: float = 5400) -> StackMonths:
+        self._wait(self._done, timeout)
+        return self.months
+
+    def close(self) -> None:
+        """The services' last logs into .run/stack/last-test-logs.txt, then down with the volumes
+        (a course still running fails fast once its containers are gone)."""
+        if self._closed:
+            return
+        self._closed = True
+        logs = self.stack.compose("logs", "--no-color", "--timestamps", "--tail", "300", check=False)
+        (self.log_dir / "last-test-logs.txt").write_text(logs)
+        stack_sh("down", *self.stack.files, "--volumes", shared_tlc=self.stack.shared_tlc, check=False)
+        self._thread.join(timeout=120)

@@ -33,11 +33,11 @@ class Loaded:
     info: ModelInfo
 
 
-def request_frame(trips: list[Trip]) -> pd.DataFrame:
-    """Validated trips → the model's input frame (``schemas.MODEL_INPUTS``; optional ints as floats)."""
-    rows = [trip.model_dump() for trip in trips]
+def request_frame(rows: list[dict]) -> pd.DataFrame:
+    """Validated trips' fields → the model's input frame (``contract.MODEL_INPUTS``; optional ints as
+    floats). ``pickup_at`` stays a (naive, wall-clock) datetime column: the features read it as
+    such, with no round trip through ISO strings (5 ms of a 1,000-trip batch)."""
     frame = pd.DataFrame(rows, columns=list(MODEL_INPUTS))
-    frame["pickup_at"] = frame["pickup_at"].map(lambda t: t.isoformat(timespec="seconds"))
     return frame.astype({name: "float64" for name, (kind, _) in MODEL_INPUTS.items() if kind == "double"})
 
 
@@ -107,7 +107,7 @@ class Predictor:
             if demand:
                 rows = [{**row, **values} for row, values in zip(rows, demand, strict=True)]
             return loaded.info, loaded.model.predict_trips(rows)
-        frame = request_frame(trips)
+        frame = request_frame(rows)
         if demand:
             for name in loaded.model.demand:  # None (the store lacks it) → NaN
                 frame[name] = np.array([values[name] for values in demand], dtype=np.float64)

@@ -211,14 +211,14 @@ def pytest_collection_finish(session):
     """When stack tests are selected, the stack's whole course (images, up, the two months) starts
     in the background (tests/stack/stack.py: BackgroundStack) and the stack tests run last, so the
     rest of the suite overlaps it. Its output: .run/stack/."""
-    from tests.stack.stack import BackgroundStack
-
     if session.config.option.collectonly or not any(
         item.get_closest_marker("stack") for item in session.items
     ):
         return
     if not all((SHARED_TLC / f"green_tripdata_{m}.parquet").is_file() for m in ("2025-01", "2025-02")):
         return  # the `stack` fixture skips, naming the missing file
+    from tests.stack.stack import BackgroundStack
+
     log_dir = PROJECT_ROOT / ".run" / "stack"
     log_dir.mkdir(parents=True, exist_ok=True)
     STACK["course"] = BackgroundStack(SHARED_TLC, log_dir)

@@ -154,11 +154,26 @@ wait_healthy() {
     rc=0
     compose ps --all --format json | python3 "$ROOT/scripts/stack_health.py" $services || rc=$?
     ((rc == 0)) && return
-    ((rc == 2)) && { compose ps --all; exit 1; }
+    ((rc == 2)) && unready "a container exited with an error"
     sleep 3
   done
-  compose ps --all
-  echo "error: the stack was not healthy after ${STACK_TIMEOUT:-900} s" >&2
+  unready "the stack was not healthy after ${STACK_TIMEOUT:-900} s"
+}
+
+# Fails with REASON after what is needed to see why: every container's state, then the last lines
+# of the log and the last healthcheck output of each one that is neither healthy nor exited 0.
+unready() {
+  local id name
+  compose ps --all || true
+  while read -r id name; do
+    echo "--- $name: last log lines" >&2
+    podman logs --tail 40 "$id" 2>&1 | sed 's/^/  /' >&2 || true
+    echo "--- $name: last healthcheck" >&2
+    podman inspect --format '{{with .State.Health}}{{range .Log}}{{.ExitCode}} {{.Output}}{{"\n"}}{{end}}{{end}}' "$id" 2>&1 \
+      | tail -5 | sed 's/^/  /' >&2 || true
+  done < <(podman ps -a --filter "label=com.docker.compose.project=$PROJECT" --format \
+    '{{.ID}} {{.Names}} {{.State}} {{.Status}}' | awk '$3 != "created" && !/\(healthy\)/ && !/Exited \(0\)/ {print $1, $2}')
+  echo "error: $1" >&2
   exit 1
 }
 
@@ -185,7 +200,7 @@ up() {
     health_loop >/dev/null 2>&1 &
     echo $! >"$RUN_DIR/health.pid"
   fi
-  compose up --detach --no-build
+  compose up --detach --no-build || unready "compose up failed"
   wait_healthy
   compose ps
 }

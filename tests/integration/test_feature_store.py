@@ -373,15 +373,16 @@ def test_serving_reads_online_what_training_joined(spark, materialized):
     """Training/serving parity with the demand features, on every real trip of 2025-02-19..28
     (≥ 10,000): the online store is left as a daily materialization leaves it (day by day, through
     Feast), then serving's lookup (`store.OnlineCache`, what the predictor calls: each distinct
-    zone and hour read once, fanned out to the day's trips) and its feature vector (`trip_vector`)
-    give each trip of the day what training's point-in-time join and Spark vectors give it."""
+    zone and hour read once, fanned out to the day's trips) and its feature vectors (`trip_vector`;
+    `feature_matrix` for batches) give each trip of the day what training's point-in-time join and
+    Spark vectors give it."""
     from datetime import UTC
 
     from pyspark.sql import functions as F
 
     from nyctaxi.contract import model_features
     from nyctaxi.ml.features import model_vectors, request_inputs, zone_state
-    from nyctaxi.ml.vectors import trip_vector
+    from nyctaxi.ml.vectors import feature_matrix, row_columns, trip_vector
     from nyctaxi.readers import read_zone_lookup
 
     settings, _ = materialized
@@ -405,9 +406,11 @@ def test_serving_reads_online_what_training_joined(spark, materialized):
         cache = store.OnlineCache.of(feast, ttl_s=3600)
         online = cache.for_trips(trips)
         assert cache.for_trips(trips) == online  # the day's second read, from the cache
-        served = np.array(
-            [trip_vector({**t, **o}, zones, DEMAND_FEATURES) for t, o in zip(trips, online, strict=True)]
-        )
-        np.testing.assert_array_equal(served, trained[today][list(features)].to_numpy(), err_msg=str(start))
+        rows = [{**t, **o} for t, o in zip(trips, online, strict=True)]
+        expected = trained[today][list(features)].to_numpy()
+        served = np.array([trip_vector(row, zones, DEMAND_FEATURES) for row in rows])
+        np.testing.assert_array_equal(served, expected, err_msg=str(start))
+        batch = feature_matrix(row_columns(rows, DEMAND_FEATURES), zones, DEMAND_FEATURES)
+        np.testing.assert_array_equal(batch, expected, err_msg=f"{start} (batches)")
         checked += len(trips)
     assert checked == len(trained)

@@ -159,14 +159,14 @@ def test_training_refuses_an_evaluation_month_before_training(spark, real_gold):
 
 
 def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
-    """Training/serving parity: the features of what a caller sends, computed with pandas (batches)
-    and in plain Python (small requests), equal the Spark features computed from gold, for every
-    trip of green 2025-02."""
+    """Training/serving parity: the features of what a caller sends, computed with NumPy from a
+    frame (the MLflow model) and from serving's rows (batches), and in plain Python (small
+    requests), equal the Spark features computed from gold, for every trip of green 2025-02."""
     import numpy as np
 
     from nyctaxi.contract import MODEL_FEATURES
     from nyctaxi.ml.features import model_vectors, request_inputs, zone_state
-    from nyctaxi.ml.vectors import request_features, trip_vector
+    from nyctaxi.ml.vectors import feature_matrix, request_features, row_columns, trip_vector
     from nyctaxi.readers import read_zone_lookup
 
     lake_gold = f"{real_gold.lake_gold}/trip_features"
@@ -180,3 +180,4 @@ def test_serving_features_equal_gold_features_on_real_trips(spark, real_gold):
     # the small-request path gets Python values, as pydantic hands them over (None when absent)
     trips = request_trips(inputs)
     np.testing.assert_array_equal(np.array([trip_vector(trip, zones) for trip in trips]), trained)
+    np.testing.assert_array_equal(feature_matrix(row_columns(trips), zones), trained)

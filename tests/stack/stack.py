@@ -46,7 +46,7 @@ def stack_sh(*args: str, shared_tlc: Path, timeout: float = 3600, check: bool = 
     )
     if check and done.returncode != 0:
         raise AssertionError(
-            f"stack.sh {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            f"stack.sh {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-12000:]}"
         )
     return done.stdout  # (stderr: Compose's progress and warnings)
 

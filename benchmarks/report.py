@@ -237,7 +237,8 @@ def serve_section(result: dict) -> list[str]:
             f"values (`NYCTAXI_SERVING_ONLINE_CACHE_S` = {cache:g} s): a request "
             "reads from the online store (SQLite, through Feast) only the zone × hour keys the cache "
             "lacks, a batch all of them in one lookup. The benchmark's trips draw from 5,040 keys "
-            "(2 services × 15 zones × 168 hours), so after the first runs most are cached."
+            "(2 services × 15 zones × 168 hours), and each server starts with an empty cache: its first "
+            "run's batches read the many keys its single trips have not met from Feast (about 70 µs a key)."
         )
     if result.get("note"):
         lookup += f" Note: {result['note']}."
@@ -265,9 +266,19 @@ def serve_section(result: dict) -> list[str]:
         f"(target < {TARGETS['p99_ms']:.0f} ms) — {verdict(best['p99_ms'][1] < TARGETS['p99_ms'])}.",
         f"- Batch: {best['batch_predictions_per_s'][1]:,.0f} predictions/s (target ≥ {TARGETS['batch_per_s']:,}) — "
         f"{verdict(best['batch_predictions_per_s'][1] >= TARGETS['batch_per_s'])}.",
-        "",
     ]
-    return lines
+    batches = (
+        result.get("runs", {})
+        .get(next(k for k, e in result["summary"].items() if e is best), {})
+        .get("batch")
+    )
+    if batches:
+        slowest = min(batches)
+        lines.append(
+            f"- Batch, its slowest run ({batches.index(slowest) + 1} of {len(batches)}): {slowest:,.0f} predictions/s — "
+            f"{verdict(slowest >= TARGETS['batch_per_s'])}."
+        )
+    return [*lines, ""]
 
 
 def main() -> None:

@@ -172,7 +172,7 @@ unready() {
     podman inspect --format '{{with .State.Health}}{{range .Log}}{{.ExitCode}} {{.Output}}{{"\n"}}{{end}}{{end}}' "$id" 2>&1 \
       | tail -5 | sed 's/^/  /' >&2 || true
   done < <(podman ps -a --filter "label=com.docker.compose.project=$PROJECT" --format \
-    '{{.ID}} {{.Names}} {{.State}} {{.Status}}' | awk '$3 != "created" && !/\(healthy\)/ && !/Exited \(0\)/ {print $1, $2}')
+    '{{.ID}} {{.Names}} {{.Status}}' | awk '($3 == "Exited" && $4 != "(0)") || ($3 == "Up" && !/\(healthy\)/) {print $1, $2}')
   echo "error: $1" >&2
   exit 1
 }

@@ -259,7 +259,8 @@ def serve_section(result: dict) -> list[str]:
             f"| {workers} | {mm(e['p50_ms'], 2)} | {mm(e['p95_ms'], 2)} | {mm(e['p99_ms'], 2)} | {mm(e['max_ms'], 1)} | "
             f"{mm(e['achieved_rps'])} | {e['success']:.4f} | {mm(e['batch_predictions_per_s'], 0)} |"
         )
-    best = min(result["summary"].values(), key=lambda e: e["p99_ms"][1])
+    best_workers = min(result["summary"], key=lambda workers: result["summary"][workers]["p99_ms"][1])
+    best = result["summary"][best_workers]
     lines += [
         "",
         f"- p99 at {result['rate']}/s (best configuration, median): {best['p99_ms'][1]:.2f} ms "
@@ -267,11 +268,7 @@ def serve_section(result: dict) -> list[str]:
         f"- Batch: {best['batch_predictions_per_s'][1]:,.0f} predictions/s (target ≥ {TARGETS['batch_per_s']:,}) — "
         f"{verdict(best['batch_predictions_per_s'][1] >= TARGETS['batch_per_s'])}.",
     ]
-    batches = (
-        result.get("runs", {})
-        .get(next(k for k, e in result["summary"].items() if e is best), {})
-        .get("batch")
-    )
+    batches = result.get("runs", {}).get(best_workers, {}).get("batch")
     if batches:
         slowest = min(batches)
         lines.append(

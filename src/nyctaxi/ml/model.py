@@ -1,7 +1,7 @@
 """The trained model as it is served: a native XGBoost booster plus its small preprocessing state.
 
 No Spark or JVM is needed to load or apply it. Training evaluates, batch scoring scores and
-serving answers with the same ``predict_features`` so their numbers agree.
+serving answers with the same ``predict_matrix`` so their numbers agree.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 import xgboost as xgb
 
 from nyctaxi.contract import DEMAND_FEATURES, MODEL_FEATURES, model_features
-from nyctaxi.ml.vectors import ZoneState, feature_matrix, frame_columns, row_columns, trip_vector
+from nyctaxi.ml.vectors import Columns, ZoneState, feature_matrix, frame_columns, row_columns, trip_vector
 
 BOOSTER_FILE, STATE_FILE = "booster.ubj", "state.json"
 
@@ -44,23 +44,19 @@ class TripDurationModel:
         """The feature store's features this model reads (none unless trained with them)."""
         return self.features[len(MODEL_FEATURES) :]
 
-    def predict_features(self, features: pd.DataFrame) -> np.ndarray:
-        return predict_matrix(self.booster, features, self.features)
-
     def predict(self, inputs: pd.DataFrame) -> np.ndarray:
         """Request inputs (``contract.MODEL_INPUTS``, and the demand features when the model reads
         them; a missing one is NaN, XGBoost's "missing", as in training) → predicted minutes."""
-        return predict_matrix(
-            self.booster, feature_matrix(frame_columns(inputs, self.demand), self.zones, self.demand)
-        )
+        return self._predict_columns(frame_columns(inputs, self.demand))
 
     def predict_trips(self, trips: Sequence[Mapping[str, object]]) -> np.ndarray:
         """Trips' inputs as Python values (serving's validated rows, with their demand features)
         → predicted minutes; the same numbers as ``predict``. Vectorised (NumPy), with no pandas:
         for a batch; ``predict_few`` answers a handful faster."""
-        return predict_matrix(
-            self.booster, feature_matrix(row_columns(trips, self.demand), self.zones, self.demand)
-        )
+        return self._predict_columns(row_columns(trips, self.demand))
+
+    def _predict_columns(self, columns: Columns) -> np.ndarray:
+        return predict_matrix(self.booster, feature_matrix(columns, self.zones, self.demand))
 
     def predict_few(self, trips: Sequence[Mapping[str, object]]) -> np.ndarray:
         """``predict_trips`` in plain Python (no NumPy work per feature): serving's small requests."""

@@ -170,12 +170,8 @@ def _holiday_days(days: np.ndarray) -> np.ndarray:
     if len(days) == 0:
         return np.empty(0, dtype=np.int64)
     first, last = date.fromordinal(int(days.min())).year, date.fromordinal(int(days.max())).year
-    return _holiday_ordinals(tuple(range(first, last + 1)))
-
-
-@functools.lru_cache(maxsize=64)
-def _holiday_ordinals(years: tuple[int, ...]) -> np.ndarray:
-    return np.array(sorted(day.toordinal() for day in federal_holiday_set(years)), dtype=np.int64)
+    holidays = federal_holiday_set(tuple(range(first, last + 1)))  # cached per years
+    return np.array([day.toordinal() for day in holidays], dtype=np.int64)
 
 
 def trip_vector(trip: Mapping[str, object], zones: ZoneState, demand: tuple[str, ...] = ()) -> list[float]:

@@ -214,6 +214,7 @@ DEMAND_SETTLE_HOURS = int(MAX_DURATION_MIN // 60)
 ZONE_HOUR_FEATURES = ("trips_1w", "avg_duration_1w", "trips_4w_mean")
 ZONE_FEATURES = ("zone_trips_per_hour_28d", "zone_avg_speed_mph_7d")
 DEMAND_FEATURES = (*ZONE_HOUR_FEATURES, *ZONE_FEATURES)
+HOURS_PER_WEEK = 7 * 24  # hour_of_week runs 0 … 167
 
 
 def hour_of_week_of(pickup) -> int:

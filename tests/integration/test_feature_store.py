@@ -367,13 +367,29 @@ def test_train_and_score_with_demand_features(spark, materialized):
     for name in DEMAND_FEATURES:  # numbers (January's first week has no lags: nulls are left out)
         assert drift["columns"][name]["method"] == "Wasserstein distance (normed)", drift["columns"][name]
     assert drift["drifted_share"] == len(drift["drifted_features"]) / len(model_features(True))
+    # serving the champion: every online key a request can name is read before it is served
+    from nyctaxi.serving.models import Trip
+    from nyctaxi.serving.predictor import Predictor
+
+    predictor = Predictor(settings)
+    assert predictor.reload() and predictor.loaded.model.demand == DEMAND_FEATURES
+    assert len(predictor.online) == len(store.request_keys())
+    keys = [
+        {"service": "green", "pu_location_id": 74, "hour_of_week": 8},
+        {"service": "yellow", "pu_location_id": 74, "hour_of_week": 8},
+    ]
+    assert predictor.online.get(keys) == store.online_features(store.open_store(settings), keys)
+    trip = {"pickup_at": "2025-03-03T08:10", "pu_location_id": 74, "do_location_id": 75, "trip_distance": 1.2}
+    _, minutes = predictor.predict([Trip(service="green", **trip)])
+    assert 1 < minutes[0] < 60
 
 
 def test_serving_reads_online_what_training_joined(spark, materialized):
     """Training/serving parity with the demand features, on every real trip of 2025-02-19..28
     (≥ 10,000): the online store is left as a daily materialization leaves it (day by day, through
     Feast), then serving's lookup (`store.OnlineCache`, what the predictor calls: each distinct
-    zone and hour read once, fanned out to the day's trips) and its feature vectors (`trip_vector`;
+    zone and hour read once, fanned out to the day's trips; one cache for all days, its held keys
+    re-read when it sees a day materialized) and its feature vectors (`trip_vector`;
     `feature_matrix` for batches) give each trip of the day what training's point-in-time join and
     Spark vectors give it."""
     from datetime import UTC
@@ -396,15 +412,18 @@ def test_serving_reads_online_what_training_joined(spark, materialized):
     inputs = gold.transform(request_inputs).toPandas()
     assert len(trained) == len(inputs) >= 10_000
     feast, checked = store.open_store(settings), 0
+    cache = store.OnlineCache.of(feast, ttl_s=3600)  # one, as serving holds it: refreshed each day
     for day in range(10):
         start = first + timedelta(days=day)
         store.materialize_between(
             feast, start.replace(tzinfo=UTC), (start + timedelta(days=1)).replace(tzinfo=UTC)
         )
+        held = len(cache)
+        assert cache.refresh(), f"{start}: materialized, but the views' version did not change"
+        assert not cache.refresh() and len(cache) == held  # … and no longer does
         today = inputs["pickup_at"].str.startswith(start.strftime("%Y-%m-%d")).to_numpy()
         trips = request_trips(inputs[today])
-        cache = store.OnlineCache.of(feast, ttl_s=3600)
-        online = cache.for_trips(trips)
+        online = cache.for_trips(trips)  # the earlier days' keys re-read by the refresh, the rest now
         assert cache.for_trips(trips) == online  # the day's second read, from the cache
         rows = [{**t, **o} for t, o in zip(trips, online, strict=True)]
         expected = trained[today][list(features)].to_numpy()

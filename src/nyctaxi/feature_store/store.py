@@ -13,6 +13,7 @@ sides hold the wall clock as if it were UTC (the sessions' zone is UTC, `nyctaxi
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -28,18 +29,19 @@ from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.repo_config import RegistryConfig, RepoConfig
 
 from nyctaxi.config import Settings
-from nyctaxi.contract import DEMAND_FEATURES, hour_of_week_of
+from nyctaxi.contract import DEMAND_FEATURES, HOURS_PER_WEEK, MAX_ZONE, MIN_ZONE, hour_of_week_of
 from nyctaxi.errors import MissingInput
 from nyctaxi.feature_store.definitions import VIEWS, feature_refs, repository
 from nyctaxi.lake import Lake
 from nyctaxi.logs import prints_to_log
-from nyctaxi.months import Month
+from nyctaxi.months import SERVICES, Month
 from nyctaxi.storage import spark_uri
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 PROJECT = "nyctaxi"
+log = logging.getLogger("nyctaxi.feature_store")
 
 
 def repo_config(settings: Settings) -> RepoConfig:
@@ -132,47 +134,154 @@ def materialize_between(store: FeatureStore, start: datetime, end: datetime) -> 
         store.materialize(start, end - timedelta(microseconds=1), feature_views=[view.name for view in VIEWS])
 
 
+Key = tuple  # (service, pu_location_id, hour_of_week): an online row's entity key
+READ_CHUNK = 10_000  # keys per online lookup when the cache reads many (warm, refresh)
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="online-refresh", daemon=True).start()
+
+
 class OnlineCache:
     """Serving's online values, each ``{service, pu_location_id, hour_of_week}`` read from the
-    store at most once per ``ttl_s`` (0: on every call). Feast's lookup costs ~70 µs a row
-    (protobuf round trips, in ``benchmarks/serve.py --demand``), more than the model itself; the
-    values change only when a month is materialized, so a value at most ``ttl_s`` old is served
-    instead: all are dropped together once the oldest is ``ttl_s`` old. A batch reads all its
-    missing keys in one lookup; thread-safe. Its size is bounded by the keys a request can name
-    (265 zones × 168 hours × 2 services)."""
+    store once and then served from memory (``ttl_s`` 0: read on every call instead). Feast's
+    lookup costs ~70 µs a row (protobuf round trips, in ``benchmarks/serve.py --demand``), more
+    than the model itself, and the values change only when a month is materialized.
+
+    - :meth:`warm` reads a set of keys ahead (serving: every key a request can name, before the
+      model is served); a key not held yet is read at its first batch, a batch's misses in one
+      lookup.
+    - Refresh ahead: once ``ttl_s`` has passed since the last check, the next call starts a
+      background :meth:`refresh` and is answered from the values held. The refresh asks the store's
+      ``version`` (serving: the views' materialized intervals, a registry read) and re-reads the
+      held keys only when it changed (always, without a ``version``). A value is so at most
+      ``ttl_s`` plus one refresh behind the store, and no request waits for it.
+
+    Thread-safe; a failed refresh keeps the values held (logged) and is tried again ``ttl_s``
+    later. Its size is bounded by the keys a request can name (:func:`request_keys`)."""
 
     def __init__(
-        self, lookup: Callable[[list[dict]], list[dict]], ttl_s: float, timer=time.monotonic
+        self,
+        lookup: Callable[[list[dict]], list[dict]],
+        ttl_s: float,
+        *,
+        version: Callable[[], object] | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        spawn: Callable[[Callable[[], None]], None] = _in_thread,
     ) -> None:
-        self._lookup, self._ttl_s, self._timer = lookup, ttl_s, timer
-        self._values: dict[tuple, dict] = {}
-        self._since = timer()
+        self._lookup, self._ttl_s, self._version = lookup, ttl_s, version
+        self._timer, self._spawn = timer, spawn
+        self._values: dict[Key, dict] = {}
+        self._read_at: object = None  # the store's version the held values were read at
+        self._checked = timer()
+        self._refreshing = False
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def get(self, keys: list[dict]) -> list[dict[str, float | None]]:
         if self._ttl_s <= 0:
             return self._lookup(keys)
-        wanted = [(key["service"], key["pu_location_id"], key["hour_of_week"]) for key in keys]
+        wanted = [_key(key) for key in keys]
         with self._lock:
-            if self._timer() - self._since >= self._ttl_s:
-                self._values, self._since = {}, self._timer()
             values = self._values
+            due = not self._refreshing and self._timer() - self._checked >= self._ttl_s
+            self._refreshing |= due
+        if due:
+            self._spawn(self._refresh_logged)
         missing = {k: key for k, key in zip(wanted, keys, strict=True) if k not in values}
-        read = dict(zip(missing, self._lookup(list(missing.values())), strict=True)) if missing else {}
+        read = self._read(list(missing.values())) if missing else {}
         if read:
             with self._lock:
                 self._values.update(read)
         return [dict(read[k] if k in read else values[k]) for k in wanted]
 
+    def warm(self, keys: list[dict]) -> None:
+        """Read ``keys`` now (in lookups of ``READ_CHUNK``) and hold them."""
+        version = self._version() if self._version else None
+        read = self._read(keys)
+        with self._lock:
+            self._values = {**self._values, **read}
+            self._read_at, self._checked = version, self._timer()
+
+    def refresh(self) -> bool:
+        """Re-read the held keys if the store's version changed since they were read (always
+        without a ``version``); True when it re-read them."""
+        version = self._version() if self._version else None
+        with self._lock:
+            if version is not None and version == self._read_at:
+                return False
+            held = list(self._values)
+        read = self._read([dict(zip(KEY_NAMES, k, strict=True)) for k in held])
+        with self._lock:  # keys first read during the refresh stay, read as fresh as these
+            self._values = {**self._values, **read}
+            self._read_at = version
+        return True
+
+    def _refresh_logged(self) -> None:
+        try:
+            if self.refresh():
+                log.info("online features re-read: %d keys", len(self._values))
+        except Exception as error:  # the values held stay served; tried again ttl_s later
+            log.warning("online features not refreshed (%s: %s)", type(error).__name__, error)
+        finally:
+            with self._lock:
+                self._checked, self._refreshing = self._timer(), False
+
+    def _read(self, keys: list[dict]) -> dict[Key, dict]:
+        read: dict[Key, dict] = {}
+        for first in range(0, len(keys), READ_CHUNK):
+            chunk = keys[first : first + READ_CHUNK]
+            read.update(zip(map(_key, chunk), self._lookup(chunk), strict=True))
+        return read
+
     @classmethod
-    def of(cls, store: FeatureStore, ttl_s: float) -> OnlineCache:
-        """The cache over a Feast store's online values (`online_features`): serving's."""
-        return cls(lambda keys: online_features(store, keys), ttl_s)
+    def of(cls, store: FeatureStore, ttl_s: float, **options) -> OnlineCache:
+        """The cache over a Feast store's online values (`online_features`), refreshed when the
+        views' materialized intervals change (`materialized_version`): serving's."""
+        return cls(
+            lambda keys: online_features(store, keys),
+            ttl_s,
+            version=lambda: materialized_version(store),
+            **options,
+        )
 
     def for_trips(self, trips: list[dict]) -> list[dict[str, float | None]]:
         """Serving's lookup: the online values for each trip's service, pickup zone and the hour
         of the week of its ``pickup_at`` (a datetime)."""
         return self.get(trip_keys(trips))
+
+
+KEY_NAMES = ("service", "pu_location_id", "hour_of_week")
+
+
+def _key(key: dict) -> Key:
+    return key["service"], key["pu_location_id"], key["hour_of_week"]
+
+
+def request_keys() -> list[dict]:
+    """Every online key a serving request can name: each service, zone and hour of the week."""
+    return [
+        dict(zip(KEY_NAMES, (service, zone, hour), strict=True))
+        for service in SERVICES
+        for zone in range(MIN_ZONE, MAX_ZONE + 1)
+        for hour in range(HOURS_PER_WEEK)
+    ]
+
+
+def materialized_version(store: FeatureStore) -> tuple:
+    """What changes when the online values do: each view's materialized intervals (Feast records
+    them after writing the rows), from one fresh read of the registry, which the store's online
+    lookups then use too (a new apply included)."""
+    store.refresh_registry()
+    return tuple(
+        (
+            view.name,
+            tuple(store.get_feature_view(view.name, allow_registry_cache=True).materialization_intervals),
+        )
+        for view in VIEWS
+    )
 
 
 def trip_keys(trips: list[dict]) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,11 +40,17 @@ class Predictor:
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
-        self._online_values = None  # Feast's, cached; opened at the first request of a model that reads it
+        self._online_values = None  # Feast's, cached (`_online_cache`); opened for a model that reads it
 
     @property
     def loaded(self) -> Loaded | None:
         return self._loaded
+
+    @property
+    def online(self):
+        """The cache of online feature values (`store.OnlineCache`), once a model reading them is
+        loaded; None before."""
+        return self._online_values
 
     def reload(self) -> bool:
         """Load the alias's version if it is not the one served; True when the model changed.
@@ -73,6 +80,8 @@ class Predictor:
 
     def _load(self, version) -> Loaded:
         model = self.models.load(version.version)
+        if model.demand:
+            self._warm_online()
         run = self.models.client.get_run(version.run_id) if version.run_id else None
         params = run.data.params if run else {}
         info = ModelInfo(
@@ -104,15 +113,40 @@ class Predictor:
         "missing", as for a trip whose features were null in training."""
         if not model.demand:
             return None
-        from nyctaxi.feature_store import store
-
         try:
-            if self._online_values is None:
-                feast = store.open_store(self.settings)
-                self._online_values = store.OnlineCache.of(feast, self.settings.serving_online_cache_s)
-            return self._online_values.for_trips(rows)
+            return self._online_cache().for_trips(rows)
         except Exception as error:  # the answer degrades to "missing"; the log says why
             log.warning(
                 "online features not read (%s: %s): answering without them", type(error).__name__, error
             )
             return [dict.fromkeys(model.demand) for _ in rows]
+
+    def _online_cache(self):
+        from nyctaxi.feature_store import store
+
+        if self._online_values is None:
+            feast = store.open_store(self.settings)
+            self._online_values = store.OnlineCache.of(feast, self.settings.serving_online_cache_s)
+        return self._online_values
+
+    def _warm_online(self) -> None:
+        """Read every online key a request can name before the model is served (/ready waits for
+        it), so that no batch waits on the store. A failure leaves each key to its first request."""
+        from nyctaxi.feature_store import store
+
+        if self.settings.serving_online_cache_s <= 0:
+            return
+        try:
+            cache = self._online_cache()
+            if not len(cache):
+                started = time.monotonic()
+                cache.warm(store.request_keys())
+                log.info(
+                    "online features read ahead: %d keys in %.1f s", len(cache), time.monotonic() - started
+                )
+        except Exception as error:
+            log.warning(
+                "online features not read ahead (%s: %s): each is read at its first request",
+                type(error).__name__,
+                error,
+            )

@@ -24,11 +24,9 @@ from datetime import UTC, datetime
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from nyctaxi.contract import DEMAND_LOOKBACK_DAYS, DEMAND_SETTLE_HOURS, DEMAND_ZONES
+from nyctaxi.contract import DEMAND_LOOKBACK_DAYS, DEMAND_SETTLE_HOURS, DEMAND_ZONES, HOURS_PER_WEEK
 from nyctaxi.months import Month
 from nyctaxi.schemas import GOLD_ZONE_DEMAND
-
-HOURS_PER_WEEK = 7 * 24
 
 
 def _hours(at: Column) -> Column:

@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     serving_workers: int = Field(default=1, ge=1)  # uvicorn worker processes, each with the model
     serving_model_alias: str = "champion"
     serving_reload_s: float = Field(default=60.0, ge=0)  # 0: only on POST /v1/model/reload
-    # How old an online feature value serving may answer with (a materialization shows within
-    # this); 0: read the online store on every request.
+    # How often serving checks the online store for a materialization (its values, held in memory,
+    # are re-read in the background when one happened); 0: read the store on every request.
     serving_online_cache_s: float = Field(default=60.0, ge=0)
     # Drift monitoring: when a month raises an alert, how many rows per month it compares, and
     # where alerts are POSTed (unset: the failing job and its log are the alert).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nyctaxi.feature_store.store import READ_CHUNK, OnlineCache, request_keys, trip_keys
+from nyctaxi.feature_store.store import READ_CHUNK, REFRESH_CHUNK, OnlineCache, request_keys, trip_keys
 
 
 class Store:
@@ -105,6 +105,16 @@ def test_warm_reads_ahead_in_chunks_and_a_warmed_key_is_not_read_again():
     assert len(cache) == len(keys)
     assert cache.get([key(74, 8), key(3, 0)]) == [{"trips_1w": 12.0}, {"trips_1w": None}]
     assert len(store.calls) == 2
+
+
+def test_a_background_refresh_reads_in_small_lookups():
+    store, clock, spawned = Store({}), Clock(), Spawned()
+    cache = OnlineCache(store, ttl_s=60, timer=clock, spawn=spawned)
+    cache.warm([key(zone, hour) for zone in range(1, 16) for hour in range(168)])  # 2,520 keys
+    clock.now = 60.0
+    cache.get([key(74, 8)])
+    spawned.run()
+    assert [len(call) for call in store.calls] == [2_520, 1] + [REFRESH_CHUNK, REFRESH_CHUNK, 521]
 
 
 def test_a_failed_refresh_keeps_the_values_held_and_is_tried_again_after_the_ttl():

@@ -135,7 +135,13 @@ def materialize_between(store: FeatureStore, start: datetime, end: datetime) -> 
 
 
 Key = tuple  # (service, pu_location_id, hour_of_week): an online row's entity key
-READ_CHUNK = 10_000  # keys per online lookup when the cache reads many (warm, refresh)
+READ_CHUNK = 10_000  # keys per online lookup when the cache reads many at once (warm)
+# A background refresh competes with requests for the interpreter (Feast's lookup is Python). It
+# reads in small lookups, each followed by a pause of REFRESH_PACE × the lookup's time, so it
+# takes at most 1 / (1 + REFRESH_PACE) of it. Measured in process, 1,000-trip batches back to
+# back during a full refresh (89,040 keys): paced 55-65k predictions/s for 30-40 s, against
+# 63-92k without a refresh; unpaced 7-8k/s for 9-10 s.
+REFRESH_CHUNK, REFRESH_PACE = 1_000, 2.0
 
 
 def _in_thread(work: Callable[[], None]) -> None:
@@ -154,8 +160,8 @@ class OnlineCache:
     - Refresh ahead: once ``ttl_s`` has passed since the last check, the next call starts a
       background :meth:`refresh` and is answered from the values held. The refresh asks the store's
       ``version`` (serving: the views' materialized intervals, a registry read) and re-reads the
-      held keys only when it changed (always, without a ``version``). A value is so at most
-      ``ttl_s`` plus one refresh behind the store, and no request waits for it.
+      held keys only when it changed (always, without a ``version``), paced (``REFRESH_PACE``). A value is so at most ``ttl_s`` plus one refresh behind
+      the store, and no request waits for it.
 
     Thread-safe; a failed refresh keeps the values held (logged) and is tried again ``ttl_s``
     later. Its size is bounded by the keys a request can name (:func:`request_keys`)."""
@@ -205,15 +211,17 @@ class OnlineCache:
             self._values = {**self._values, **read}
             self._read_at, self._checked = version, self._timer()
 
-    def refresh(self) -> bool:
+    def refresh(self, pace: float = 0.0) -> bool:
         """Re-read the held keys if the store's version changed since they were read (always
-        without a ``version``); True when it re-read them."""
+        without a ``version``); True when it re-read them. ``pace`` > 0: in lookups of
+        ``REFRESH_CHUNK``, each followed by a pause ``pace`` times as long as it took."""
         version = self._version() if self._version else None
         with self._lock:
             if version is not None and version == self._read_at:
                 return False
             held = list(self._values)
-        read = self._read([dict(zip(KEY_NAMES, k, strict=True)) for k in held])
+        keys = [dict(zip(KEY_NAMES, k, strict=True)) for k in held]
+        read = self._read(keys, REFRESH_CHUNK, pace) if pace > 0 else self._read(keys)
         with self._lock:  # keys first read during the refresh stay, read as fresh as these
             self._values = {**self._values, **read}
             self._read_at = version
@@ -221,7 +229,7 @@ class OnlineCache:
 
     def _refresh_logged(self) -> None:
         try:
-            if self.refresh():
+            if self.refresh(pace=REFRESH_PACE):
                 log.info("online features re-read: %d keys", len(self._values))
         except Exception as error:  # the values held stay served; tried again ttl_s later
             log.warning("online features not refreshed (%s: %s)", type(error).__name__, error)
@@ -229,11 +237,13 @@ class OnlineCache:
             with self._lock:
                 self._checked, self._refreshing = self._timer(), False
 
-    def _read(self, keys: list[dict]) -> dict[Key, dict]:
+    def _read(self, keys: list[dict], chunk: int = READ_CHUNK, pace: float = 0.0) -> dict[Key, dict]:
         read: dict[Key, dict] = {}
-        for first in range(0, len(keys), READ_CHUNK):
-            chunk = keys[first : first + READ_CHUNK]
-            read.update(zip(map(_key, chunk), self._lookup(chunk), strict=True))
+        for first in range(0, len(keys), chunk):
+            some, started = keys[first : first + chunk], time.perf_counter()
+            read.update(zip(map(_key, some), self._lookup(some), strict=True))
+            if pace > 0:
+                time.sleep(pace * (time.perf_counter() - started))
         return read
 
     @classmethod

@@ -160,8 +160,9 @@ class OnlineCache:
     - Refresh ahead: once ``ttl_s`` has passed since the last check, the next call starts a
       background :meth:`refresh` and is answered from the values held. The refresh asks the store's
       ``version`` (serving: the views' materialized intervals, a registry read) and re-reads the
-      held keys only when it changed (always, without a ``version``), paced (``REFRESH_PACE``). A value is so at most ``ttl_s`` plus one refresh behind
-      the store, and no request waits for it.
+      held keys only when it changed (always, without a ``version``), paced (``REFRESH_PACE``).
+      A value is so at most ``ttl_s`` plus one refresh behind the store, and no request waits
+      for it.
 
     Thread-safe; a failed refresh keeps the values held (logged) and is tried again ``ttl_s``
     later. Its size is bounded by the keys a request can name (:func:`request_keys`)."""
@@ -197,7 +198,7 @@ class OnlineCache:
         if due:
             self._spawn(self._refresh_logged)
         missing = {k: key for k, key in zip(wanted, keys, strict=True) if k not in values}
-        read = self._read(list(missing.values())) if missing else {}
+        read = self._read(list(missing.values()))
         if read:
             with self._lock:
                 self._values.update(read)
@@ -220,7 +221,7 @@ class OnlineCache:
             if version is not None and version == self._read_at:
                 return False
             held = list(self._values)
-        keys = [dict(zip(KEY_NAMES, k, strict=True)) for k in held]
+        keys = [_entity(k) for k in held]
         read = self._read(keys, REFRESH_CHUNK, pace) if pace > 0 else self._read(keys)
         with self._lock:  # keys first read during the refresh stay, read as fresh as these
             self._values = {**self._values, **read}
@@ -270,10 +271,14 @@ def _key(key: dict) -> Key:
     return key["service"], key["pu_location_id"], key["hour_of_week"]
 
 
+def _entity(key: Key) -> dict:
+    return dict(zip(KEY_NAMES, key, strict=True))
+
+
 def request_keys() -> list[dict]:
     """Every online key a serving request can name: each service, zone and hour of the week."""
     return [
-        dict(zip(KEY_NAMES, (service, zone, hour), strict=True))
+        _entity((service, zone, hour))
         for service in SERVICES
         for zone in range(MIN_ZONE, MAX_ZONE + 1)
         for hour in range(HOURS_PER_WEEK)
